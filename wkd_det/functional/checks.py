@@ -1,0 +1,15 @@
+"""Input checks shared by the loss functions."""
+import torch
+
+
+def check_finite(loss_name: str, **tensors: torch.Tensor) -> None:
+    """Raise ``ValueError`` naming ``loss_name`` if any tensor has NaN or inf.
+
+    A non-finite teacher or student output would otherwise turn the whole
+    distillation loss, and then the student's weights, into NaN.
+    """
+    for arg, tensor in tensors.items():
+        if not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ValueError(f'{loss_name}: {arg} has {bad} non-finite '
+                             f'value(s) (NaN or inf) out of {tensor.numel()}')

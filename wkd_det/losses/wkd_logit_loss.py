@@ -1,0 +1,72 @@
+"""WKD-L as a registered MMDetection loss (math: functional.wasserstein_logits)."""
+
+import torch
+from mmdet.registry import MODELS
+from torch import nn
+
+from ..functional import wkd_logit_loss
+
+
+def uniform_cost(num_classes: int) -> torch.Tensor:
+    """(K, K) cost matrix with 1 off the diagonal and 0 on it."""
+    return 1.0 - torch.eye(num_classes)
+
+
+@MODELS.register_module()
+class WKDLLoss(nn.Module):
+    """Discrete Wasserstein distillation of classification logits.
+
+    ``loss = loss_weight * (target_weight * L_t + wd_weight * mean_n WD_n)``,
+    see :func:`wkd_det.functional.wkd_logit_loss`.
+
+    The (K, K) category cost matrix is a non-persistent buffer: the
+    distiller sets it with :meth:`set_cost` when it is built (from a file,
+    the teacher classifier or the uniform matrix). Left unset, the uniform
+    matrix for the logits' class count is used.
+
+    Args:
+        tau (float): temperature of the non-target distributions.
+        eps (float): Sinkhorn entropic regularisation.
+        iters (int): Sinkhorn iterations.
+        target_weight (float): w_t.
+        wd_weight (float): lambda.
+        loss_weight (float): overall weight.
+    """
+    input_kind = 'logits'
+
+    def __init__(self,
+                 tau: float = 2.0,
+                 eps: float = 0.05,
+                 iters: int = 10,
+                 target_weight: float = 1.0,
+                 wd_weight: float = 1.0,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.tau, self.eps, self.iters = tau, eps, iters
+        self.target_weight, self.wd_weight = target_weight, wd_weight
+        self.loss_weight = loss_weight
+        self.register_buffer('cost', None, persistent=False)
+
+    def set_cost(self, cost: torch.Tensor) -> None:
+        """Use the (K, K) ``cost`` matrix from now on."""
+        self.cost = cost.detach().float()
+
+    def forward(self, student_logits: torch.Tensor,
+                teacher_logits: torch.Tensor,
+                labels: torch.Tensor) -> torch.Tensor:
+        """(N, K) logits and (N,) target classes to a scalar loss."""
+        if self.cost is None:
+            self.set_cost(uniform_cost(student_logits.size(1)).to(
+                student_logits.device))
+        return self.loss_weight * wkd_logit_loss(
+            student_logits, teacher_logits, labels, self.cost, tau=self.tau,
+            eps=self.eps, iters=self.iters, target_weight=self.target_weight,
+            wd_weight=self.wd_weight)
+
+    def extra_repr(self) -> str:
+        return (f'tau={self.tau}, eps={self.eps}, iters={self.iters}, '
+                f'target_weight={self.target_weight}, '
+                f'wd_weight={self.wd_weight}, loss_weight={self.loss_weight}')
+
+
+__all__ = ['WKDLLoss', 'uniform_cost']
