@@ -1,5 +1,7 @@
 """Pure-torch distillation math: no MMDetection import below this package."""
 from .checks import check_finite
+from .cka import (cosine_interrelation, cost_from_interrelation,
+                  pairwise_linear_cka, uniform_cost)
 from .divergences import bdd_loss, fitnet_loss, kd_loss, kl_divergence
 from .gaussian_features import gaussian_grid_stats, wkd_feature_loss
 from .sinkhorn import sinkhorn_cost
@@ -7,7 +9,8 @@ from .wasserstein_logits import (nontarget_log_softmax, nontarget_wasserstein,
                                  target_loss, wkd_logit_loss)
 
 __all__ = [
-    'check_finite', 'bdd_loss', 'fitnet_loss', 'kd_loss', 'kl_divergence',
+    'check_finite', 'cosine_interrelation', 'cost_from_interrelation',
+    'pairwise_linear_cka', 'uniform_cost', 'bdd_loss', 'fitnet_loss', 'kd_loss', 'kl_divergence',
     'gaussian_grid_stats', 'wkd_feature_loss', 'sinkhorn_cost',
     'nontarget_log_softmax', 'nontarget_wasserstein', 'target_loss',
     'wkd_logit_loss'

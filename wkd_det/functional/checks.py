@@ -13,3 +13,9 @@ def check_finite(loss_name: str, **tensors: torch.Tensor) -> None:
             bad = int((~torch.isfinite(tensor)).sum())
             raise ValueError(f'{loss_name}: {arg} has {bad} non-finite '
                              f'value(s) (NaN or inf) out of {tensor.numel()}')
+
+
+def at_least_float32(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` in float32, or unchanged if it is already float32/float64:
+    losses are never computed in half precision."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))

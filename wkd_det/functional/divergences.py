@@ -13,7 +13,7 @@ paper's exact weighting is not public, this is the documented form).
 import torch
 import torch.nn.functional as F
 
-from .checks import check_finite
+from .checks import at_least_float32, check_finite
 
 
 def kl_divergence(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -29,8 +29,8 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
     """KD: ``tau^2 * KL(p_T(tau) || p_S(tau))`` on (N, K) logits."""
     check_finite('KD', student_logits=student_logits,
                  teacher_logits=teacher_logits)
-    log_p_s = F.log_softmax(student_logits.float() / tau, dim=1)
-    log_p_t = F.log_softmax(teacher_logits.float() / tau, dim=1)
+    log_p_s = F.log_softmax(at_least_float32(student_logits) / tau, dim=1)
+    log_p_t = F.log_softmax(at_least_float32(teacher_logits) / tau, dim=1)
     return tau**2 * kl_divergence(log_p_t, log_p_s)
 
 
@@ -44,7 +44,8 @@ def bdd_loss(student_logits: torch.Tensor,
     (see module docstring) on (N, K) logits."""
     check_finite('BDD', student_logits=student_logits,
                  teacher_logits=teacher_logits)
-    student_logits, teacher_logits = student_logits.float(), teacher_logits.float()
+    student_logits = at_least_float32(student_logits)
+    teacher_logits = at_least_float32(teacher_logits)
     forward = kl_divergence(F.log_softmax(teacher_logits / tau_forward, 1),
                             F.log_softmax(student_logits / tau_forward, 1))
     reverse = kl_divergence(F.log_softmax(student_logits / tau_reverse, 1),
@@ -61,4 +62,5 @@ def fitnet_loss(student_feat: torch.Tensor,
                          f'teacher map {tuple(teacher_feat.shape)} differ')
     if student_feat.numel() == 0:
         return student_feat.sum() * 0.0
-    return F.mse_loss(student_feat.float(), teacher_feat.float())
+    return F.mse_loss(at_least_float32(student_feat),
+                      at_least_float32(teacher_feat))

@@ -12,7 +12,7 @@ and the loss is ``mean over images and cells of (gamma * ||mu_S - mu_T||^2 +
 import torch
 import torch.nn.functional as F
 
-from .checks import check_finite
+from .checks import at_least_float32, check_finite
 
 
 def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
@@ -31,7 +31,7 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
     Returns:
         tuple[Tensor, Tensor]: mu and sigma, each (B, C, G, G).
     """
-    feat = feat.float()
+    feat = at_least_float32(feat)
     shift = feat.detach().mean(dim=(2, 3), keepdim=True)
     centred = feat - shift
     mean = F.adaptive_avg_pool2d(centred, grid)

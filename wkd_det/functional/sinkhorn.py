@@ -69,7 +69,9 @@ def sinkhorn_cost(log_p: torch.Tensor,
         log_p, log_q, cost = log_p.to(dtype), log_q.to(dtype), cost.to(dtype)
         kernel = torch.exp(-cost / eps)
         kernel_t = kernel.t()
-        log_v = torch.zeros_like(log_q)
+        # v starts at 1 on the support of q and 0 off it, as on the sub-problem
+        log_v = torch.zeros_like(log_q).masked_fill(log_q == float('-inf'),
+                                                     float('-inf'))
         for _ in range(iters):
             log_u = log_p - _log_matmul_exp(log_v, kernel_t)
             log_v = log_q - _log_matmul_exp(log_u, kernel)

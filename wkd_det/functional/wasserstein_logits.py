@@ -13,7 +13,7 @@ samples share the one (K x K) cost matrix M (see :mod:`.sinkhorn`).
 import torch
 import torch.nn.functional as F
 
-from .checks import check_finite
+from .checks import at_least_float32, check_finite
 from .sinkhorn import sinkhorn_cost
 
 
@@ -89,6 +89,8 @@ def wkd_logit_loss(student_logits: torch.Tensor,
                          f'logits have {num_classes} classes')
     if student_logits.size(0) == 0:
         return student_logits.sum() * 0.0
+    student_logits = at_least_float32(student_logits)
+    teacher_logits = at_least_float32(teacher_logits)
     loss = student_logits.new_zeros(())
     if target_weight:
         loss = loss + target_weight * target_loss(student_logits,

@@ -8,7 +8,6 @@ from .bdd_loss import BDDLoss
 from .fitnet_loss import FitNetLoss
 from .kd_loss import KDLoss
 from .wkd_feature_loss import WKDFLoss
-from .wkd_logit_loss import WKDLLoss, uniform_cost
+from .wkd_logit_loss import WKDLLoss
 
-__all__ = ['BDDLoss', 'FitNetLoss', 'KDLoss', 'WKDFLoss', 'WKDLLoss',
-           'uniform_cost']
+__all__ = ['BDDLoss', 'FitNetLoss', 'KDLoss', 'WKDFLoss', 'WKDLLoss']

@@ -4,12 +4,7 @@ import torch
 from mmdet.registry import MODELS
 from torch import nn
 
-from ..functional import wkd_logit_loss
-
-
-def uniform_cost(num_classes: int) -> torch.Tensor:
-    """(K, K) cost matrix with 1 off the diagonal and 0 on it."""
-    return 1.0 - torch.eye(num_classes)
+from ..functional import uniform_cost, wkd_logit_loss
 
 
 @MODELS.register_module()
@@ -68,5 +63,3 @@ class WKDLLoss(nn.Module):
                 f'target_weight={self.target_weight}, '
                 f'wd_weight={self.wd_weight}, loss_weight={self.loss_weight}')
 
-
-__all__ = ['WKDLLoss', 'uniform_cost']

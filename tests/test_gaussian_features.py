@@ -1,0 +1,95 @@
+"""Gaussian grid statistics and WKD-F against a loop-over-cells reference."""
+import math
+
+import pytest
+import torch
+
+from wkd_det.functional import gaussian_grid_stats, wkd_feature_loss
+
+
+def naive_grid_stats(feat, grid, eps):
+    """Loop over cells with adaptive-pooling bounds [floor(iH/G), ceil((i+1)H/G))."""
+    b, c, h, w = feat.shape
+    mu = feat.new_zeros(b, c, grid, grid)
+    sigma = feat.new_zeros(b, c, grid, grid)
+    for i in range(grid):
+        r0, r1 = (i * h) // grid, math.ceil((i + 1) * h / grid)
+        for j in range(grid):
+            c0, c1 = (j * w) // grid, math.ceil((j + 1) * w / grid)
+            cell = feat[:, :, r0:r1, c0:c1].flatten(2)
+            mu[:, :, i, j] = cell.mean(-1)
+            sigma[:, :, i, j] = torch.sqrt(cell.var(-1, unbiased=False) + eps)
+    return mu, sigma
+
+
+def naive_wkd_f(fs, ft, grid, gamma, eps):
+    mu_s, sd_s = naive_grid_stats(fs, grid, eps)
+    mu_t, sd_t = naive_grid_stats(ft, grid, eps)
+    per_cell = (gamma * ((mu_s - mu_t)**2).sum(1) + ((sd_s - sd_t)**2).sum(1))
+    return per_cell.mean()
+
+
+def maps(shape, seed=0, dtype=torch.float64, offset=0.0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(*shape, generator=g, dtype=dtype) + offset,
+            torch.randn(*shape, generator=g, dtype=dtype) * 2 + offset)
+
+
+@pytest.mark.parametrize('shape,grid', [((2, 3, 8, 8), 4), ((2, 4, 13, 7), 4),
+                                        ((1, 5, 9, 11), 1), ((2, 2, 5, 6), 3)])
+def test_grid_stats_match_loop_over_cells(shape, grid):
+    x, _ = maps(shape)
+    mu, sigma = gaussian_grid_stats(x, grid, eps=1e-5)
+    mu_ref, sigma_ref = naive_grid_stats(x, grid, 1e-5)
+    torch.testing.assert_close(mu, mu_ref, rtol=1e-5, atol=1e-12)
+    torch.testing.assert_close(sigma, sigma_ref, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize('gamma,grid', [(2.0, 4), (8.0, 1)])
+def test_wkd_f_matches_naive(gamma, grid):
+    fs, ft = maps((2, 6, 12, 10), seed=1)
+    ours = wkd_feature_loss(fs, ft, grid=grid, gamma=gamma)
+    torch.testing.assert_close(ours, naive_wkd_f(fs, ft, grid, gamma, 1e-5),
+                               rtol=1e-5, atol=0)
+
+
+def test_float32_no_cancellation_with_large_means():
+    """A large common offset must not wreck the variance in float32."""
+    x, _ = maps((1, 4, 16, 16), seed=2, dtype=torch.float32, offset=1e3)
+    _, sigma = gaussian_grid_stats(x, 2)
+    _, sigma_ref = naive_grid_stats(x.double(), 2, 1e-5)
+    torch.testing.assert_close(sigma.double(), sigma_ref, rtol=1e-4, atol=0)
+
+
+def test_gradcheck():
+    fs, ft = maps((1, 2, 5, 6), seed=3)
+    fs.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda s: wkd_feature_loss(s, ft, grid=2, gamma=3.0), (fs,))
+
+
+def test_identical_maps_give_zero():
+    fs, _ = maps((2, 3, 8, 8), dtype=torch.float32)
+    assert wkd_feature_loss(fs, fs.clone()).item() == 0.0
+
+
+def test_empty_batch_is_zero_and_differentiable():
+    fs = torch.zeros(0, 3, 8, 8, requires_grad=True)
+    loss = wkd_feature_loss(fs, torch.zeros(0, 3, 8, 8))
+    loss.backward()
+    assert loss.item() == 0.0 and fs.grad.shape == fs.shape
+
+
+def test_errors():
+    fs, ft = maps((1, 3, 8, 8))
+    with pytest.raises(ValueError, match='WKD-F: student map'):
+        wkd_feature_loss(fs, ft[:, :, :4])
+    ft[0, 0, 0, 0] = float('nan')
+    with pytest.raises(ValueError, match='WKD-F: teacher_feat'):
+        wkd_feature_loss(fs, ft)
+
+
+def test_bfloat16_inputs_computed_in_float32():
+    fs, ft = maps((1, 3, 8, 8), dtype=torch.float32)
+    loss = wkd_feature_loss(fs.bfloat16(), ft.bfloat16())
+    assert loss.dtype == torch.float32
