@@ -2,7 +2,7 @@
 import torch
 from mmdet.registry import MODELS
 
-import wkd_det  # noqa: F401
+import wkd_det
 from wkd_det.functional import (bdd_loss, fitnet_loss, kd_loss, uniform_cost,
                                 wkd_feature_loss, wkd_logit_loss)
 
@@ -46,3 +46,15 @@ def test_cost_buffer_is_not_saved():
     wkd = MODELS.build(dict(type='WKDLLoss'))
     wkd.set_cost(uniform_cost(3))
     assert 'cost' not in wkd.state_dict()
+
+
+def test_math_package_imports_no_openmmlab():
+    """The pure math must stay testable and benchmarkable without mmdet."""
+    import pathlib
+    import re
+    root = pathlib.Path(wkd_det.__file__).parent / 'functional'
+    for path in root.glob('*.py'):
+        imports = re.findall(r'^\s*(?:from|import)\s+(\S+)', path.read_text(),
+                             re.M)
+        assert not [m for m in imports if m.split('.')[0] in
+                    ('mmdet', 'mmengine', 'mmcv')], path

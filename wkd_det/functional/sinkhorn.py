@@ -17,6 +17,7 @@ and send no mass, which is how a class is removed from a problem without
 copying the cost matrix.
 """
 import torch
+from torch.utils.checkpoint import checkpoint
 
 #: largest max(M) / eps for which the kernel is computed in float32
 FLOAT32_MAX_COST_OVER_EPS = 80.0
@@ -68,18 +69,31 @@ def sinkhorn_cost(log_p: torch.Tensor,
     with torch.autocast(device_type=log_p.device.type, enabled=False):
         log_p, log_q, cost = log_p.to(dtype), log_q.to(dtype), cost.to(dtype)
         kernel = torch.exp(-cost / eps)
-        kernel_t = kernel.t()
         # v starts at 1 on the support of q and 0 off it, as on the sub-problem
         log_v = torch.zeros_like(log_q).masked_fill(log_q == float('-inf'),
                                                      float('-inf'))
+        # With gradients, each iteration keeps only its input log_v and is
+        # recomputed in the backward pass: O(N*K) memory per iteration
+        # instead of the handful of (N, K) intermediates autograd would keep.
+        recompute = torch.is_grad_enabled() and (log_p.requires_grad
+                                                 or log_q.requires_grad)
         for _ in range(iters):
-            log_u = log_p - _log_matmul_exp(log_v, kernel_t)
-            log_v = log_q - _log_matmul_exp(log_u, kernel)
+            if recompute:
+                log_u, log_v = checkpoint(_iteration, log_v, log_p, log_q,
+                                          kernel, use_reentrant=False)
+            else:
+                log_u, log_v = _iteration(log_v, log_p, log_q, kernel)
         # <P, M> = sum_ij u_i K_ij M_ij v_j, with the same max-shifts.
         shift_u, shift_v = _finite_row_max(log_u), _finite_row_max(log_v)
         weighted = torch.exp(log_v - shift_v) @ (kernel * cost).t()
         per_row = (torch.exp(log_u - shift_u) * weighted).sum(dim=1)
         return per_row * torch.exp(shift_u + shift_v).squeeze(1)
+
+
+def _iteration(log_v, log_p, log_q, kernel):
+    """One Sinkhorn iteration on log-potentials: the u then the v update."""
+    log_u = log_p - _log_matmul_exp(log_v, kernel.t())
+    return log_u, log_q - _log_matmul_exp(log_u, kernel)
 
 
 def _finite_row_max(log_x: torch.Tensor) -> torch.Tensor:
