@@ -52,7 +52,9 @@ $(STAMP): setup.py Makefile
 	@echo "[install] $(MMDET) and wkd_det (editable, with dev extras)"
 	$(PIP) install -q "$(MMDET)"
 	$(PIP) install -q --no-build-isolation -e ".[dev]"
-	@$(PY) -c "import torch, mmcv, mmcv.ops, mmdet, mmengine, wkd_det; \
+	@echo "[install] setuptools<70 again: mmengine resolves 'mmdet::' config paths with pkg_resources"
+	$(PIP) install -q "setuptools<70"
+	@$(PY) -c "import pkg_resources, torch, mmcv, mmcv.ops, mmdet, mmengine, wkd_det; \
 		print('[install] ready: torch', torch.__version__, '| mmcv', mmcv.__version__, \
 		'| mmengine', mmengine.__version__, '| mmdet', mmdet.__version__, '| wkd_det', wkd_det.__version__)"
 	@touch $(STAMP)
