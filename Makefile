@@ -52,8 +52,8 @@ $(STAMP): setup.py Makefile
 	@echo "[install] $(MMDET) and wkd_det (editable, with dev extras)"
 	$(PIP) install -q "$(MMDET)"
 	$(PIP) install -q --no-build-isolation -e ".[dev]"
-	@echo "[install] setuptools<70 again: mmengine resolves 'mmdet::' config paths with pkg_resources"
-	$(PIP) install -q "setuptools<70"
+	@echo "[install] setuptools 77-80: torch wants >= 77, mmengine resolves 'mmdet::' paths with pkg_resources (gone in 81)"
+	$(PIP) install -q "setuptools>=77,<81"
 	@$(PY) -c "import pkg_resources, torch, mmcv, mmcv.ops, mmdet, mmengine, wkd_det; \
 		print('[install] ready: torch', torch.__version__, '| mmcv', mmcv.__version__, \
 		'| mmengine', mmengine.__version__, '| mmdet', mmdet.__version__, '| wkd_det', wkd_det.__version__)"

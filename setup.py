@@ -26,6 +26,7 @@ setup(
         'mmcv>=2.1.0,<2.2.0',
         'mmdet>=3.3.0,<3.4.0',
         'pycocotools',
+        'scikit-learn',
     ],
     extras_require={
         'dev': ['pytest', 'ruff'],

@@ -1,0 +1,60 @@
+"""Every config under configs/ loads and builds its model.
+
+Distillation configs get a generated checkpoint of their teacher's
+architecture (randomly initialised, COCO class count intact) instead of the
+model-zoo URL.
+"""
+import glob
+import os.path as osp
+
+import pytest
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from test_distiller import random_checkpoint
+from utils import CONFIG_DIR
+
+import wkd_det  # noqa: F401
+from wkd_det.models.teacher import load_teacher_config
+
+CONFIGS = sorted(
+    osp.relpath(path, CONFIG_DIR)
+    for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
+    if '_base_' not in path.split(osp.sep))
+DISTILL_HOOKS = {'DistillLossWeightHook', 'DistillerCheckpointHook'}
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpt(tmp_path_factory):
+    """``teacher_ckpt(teacher_config)``: a random checkpoint of that
+    architecture, made once per teacher config."""
+    root = tmp_path_factory.mktemp('config_teachers')
+    made = {}
+
+    def make(teacher_config: str) -> str:
+        if teacher_config not in made:
+            model = load_teacher_config(teacher_config).model
+            made[teacher_config] = random_checkpoint(
+                model, str(root / f'teacher{len(made)}.pth'))
+        return made[teacher_config]
+
+    return make
+
+
+def test_configs_are_found():
+    assert {osp.dirname(c) for c in CONFIGS} >= {
+        'digits', 'students', 'wkd', 'baselines'}
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_builds(config, teacher_ckpt):
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, config))
+    assert 'wkd_det' in cfg.custom_imports.imports
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if cfg.model.type == 'DetectionDistiller':
+        assert DISTILL_HOOKS <= {hook.type for hook in cfg.custom_hooks}
+        cfg.model.teacher_ckpt = teacher_ckpt(cfg.model.teacher_config)
+    model = MODELS.build(cfg.model)
+    if cfg.model.type == 'DetectionDistiller':
+        assert set(model.distill_losses) == {
+            name for name, term in cfg.model.distill_losses.items() if term}

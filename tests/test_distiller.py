@@ -1,0 +1,242 @@
+"""DetectionDistiller in-process: what each term receives, the teacher's
+isolation, state dicts, input conversion and the refusals."""
+import copy
+import inspect
+import os.path as osp
+from unittest import mock
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+from utils import CONFIG_DIR
+
+from wkd_det.engine import DistillLossWeightHook
+from wkd_det.models.recorder import CallRecorder
+
+register_all_modules()
+
+DIGITS = osp.join(CONFIG_DIR, 'digits')
+
+
+def digits_model(name: str) -> dict:
+    """The ``model`` dict of ``configs/digits/<name>.py``."""
+    return Config.fromfile(osp.join(DIGITS, f'{name}.py')).model
+
+
+def random_checkpoint(model_cfg: dict, path: str) -> str:
+    """Save a randomly initialised detector as a checkpoint at ``path``."""
+    torch.manual_seed(0)
+    torch.save({'state_dict': MODELS.build(model_cfg).state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def teacher_ckpts(tmp_path_factory):
+    """Random R18 digits teachers (the teacher architecture does not matter
+    for these tests; R18 keeps them fast)."""
+    root = tmp_path_factory.mktemp('teachers')
+    return {
+        kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
+                                str(root / f'{kind}.pth'))
+        for kind in ('faster-rcnn', 'retinanet')
+    }
+
+
+def build_distiller(kind, ckpt, distill_losses, student=None, teacher=None):
+    """A distiller of the digits ``kind`` ('faster-rcnn' | 'retinanet')."""
+    config = f'{kind}_r18_fpn_digits'
+    return MODELS.build(dict(
+        type='DetectionDistiller',
+        student=student or digits_model(config),
+        teacher_config=teacher or osp.join(DIGITS, f'{config}.py'),
+        teacher_ckpt=ckpt,
+        distill_losses=distill_losses))
+
+
+def batch(num_images=2, size=128):
+    """Random normalised inputs and data samples with two boxes each."""
+    torch.manual_seed(1)
+    samples = []
+    for _ in range(num_images):
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), pad_shape=(size, size),
+            ori_shape=(size, size), scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.tensor([[8., 8., 48., 60.], [60., 50., 120., 120.]]),
+            labels=torch.tensor([3, 7]))
+        samples.append(sample)
+    return torch.randn(num_images, 3, size, size), samples
+
+
+LOGIT_AND_FEATURE = dict(
+    loss_wkd_l=dict(type='WKDLLoss', wd_weight=10.0, cost='uniform'),
+    loss_wkd_f=dict(type='WKDFLoss', loss_weight=1e-3, levels=[0, 2]),
+    loss_bdd=dict(type='BDDLoss'))
+
+
+def record_terms(distiller):
+    """Record every term's call (its inputs) on ``distiller``."""
+    return {name: CallRecorder(term, 'forward')
+            for name, term in distiller.distill_losses.items()}
+
+
+def test_two_stage_teacher_classifies_the_students_rois(teacher_ckpts):
+    distiller = build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'],
+                                LOGIT_AND_FEATURE).train()
+    student_rois = CallRecorder(distiller.student.roi_head, '_bbox_forward')
+    teacher_rois = CallRecorder(distiller.teacher.roi_head, '_bbox_forward')
+    terms = record_terms(distiller)
+    for recorder in (student_rois, teacher_rois, *terms.values()):
+        recorder.active = True
+    with mock.patch.object(distiller.teacher, 'extract_feat',
+                           wraps=distiller.teacher.extract_feat) as teacher, \
+            mock.patch.object(distiller.student, 'extract_feat',
+                              wraps=distiller.student.extract_feat) as student:
+        losses = distiller.loss(*batch())
+    assert student.call_count == 1 and teacher.call_count == 1
+    rois = student_rois.pop()[0]['rois']
+    assert rois.size(0) > 0
+    assert torch.equal(rois, teacher_rois.pop()[0]['rois'])
+    student_logits, teacher_logits, labels = terms['loss_wkd_l'].pop()[0].values()
+    assert student_logits.shape == teacher_logits.shape == (rois.size(0), 11)
+    assert student_logits.requires_grad and not teacher_logits.requires_grad
+    assert labels.max() == 10  # background last, sampled negatives present
+    for name in LOGIT_AND_FEATURE:
+        assert torch.isfinite(losses[name]) and losses[name] > 0
+    assert {'loss_cls', 'loss_bbox', 'loss_rpn_cls'} <= set(losses)
+
+
+def test_anchor_head_targets_are_the_students_assignment(teacher_ckpts):
+    distiller = build_distiller('retinanet', teacher_ckpts['retinanet'],
+                                LOGIT_AND_FEATURE).train()
+    head = distiller.student.bbox_head
+    signature = inspect.signature(head.loss_by_feat_single)
+    terms = record_terms(distiller)
+    terms['loss_wkd_l'].active = True
+    with mock.patch.object(head, 'loss_by_feat_single',
+                           wraps=head.loss_by_feat_single) as per_level:
+        distiller.loss(*batch())
+    calls = [signature.bind(*call.args, **call.kwargs).arguments
+             for call in per_level.call_args_list]
+    student_logits, teacher_logits, labels = terms['loss_wkd_l'].pop()[0].values()
+    own_labels = torch.cat([c['labels'].reshape(-1) for c in calls])
+    own_weights = torch.cat([c['label_weights'].reshape(-1) for c in calls])
+    assert torch.equal(labels, own_labels[own_weights > 0])
+    assert (labels == 10).any() and (labels < 10).any()
+    assert student_logits.shape == teacher_logits.shape == (labels.numel(), 11)
+    assert torch.equal(student_logits[:, -1], torch.zeros(labels.numel()))
+    own_scores = torch.cat([
+        c['cls_score'].permute(0, 2, 3, 1).reshape(-1, 10) for c in calls
+    ])[own_weights > 0]
+    assert torch.equal(student_logits[:, :10], own_scores)
+
+
+def test_teacher_is_frozen_outside_and_follows_the_model(teacher_ckpts):
+    distiller = build_distiller('retinanet', teacher_ckpts['retinanet'],
+                                {'loss_kd': dict(type='KDLoss')})
+    distiller.train()
+    assert distiller.student.training and not distiller.teacher.training
+    assert not any(p.requires_grad for p in distiller.teacher.parameters())
+    teacher_params = {id(p) for p in distiller.teacher.parameters()}
+    assert not teacher_params & {id(p) for p in distiller.parameters()}
+    assert 'teacher' not in dict(distiller.named_children())
+    distiller.double()
+    assert next(distiller.teacher.parameters()).dtype == torch.float64
+
+
+def test_state_dict_is_the_plain_students(teacher_ckpts):
+    distiller = build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'],
+                                LOGIT_AND_FEATURE)
+    plain = MODELS.build(digits_model('faster-rcnn_r18_fpn_digits'))
+    state = distiller.state_dict()
+    assert list(state) == list(plain.state_dict())
+    assert set(state._metadata) == set(plain.state_dict()._metadata)
+    assert plain.load_state_dict(state, strict=True)
+    projectors = copy.deepcopy(distiller.distiller_state_dict())
+    assert set(projectors) == {'loss_wkd_f.0.weight', 'loss_wkd_f.0.bias',
+                               'loss_wkd_f.1.weight', 'loss_wkd_f.1.bias'}
+    with torch.no_grad():
+        for param in plain.parameters():
+            param.add_(1.0)
+    assert distiller.load_state_dict(plain.state_dict(), strict=True)
+    distiller.load_distiller_state_dict({})  # another config's: not loaded
+    for key, value in plain.state_dict().items():
+        assert torch.equal(distiller.student.state_dict()[key], value)
+    for key, value in distiller.distiller_state_dict().items():
+        assert torch.equal(value, projectors[key])
+
+
+def test_teacher_input_follows_the_teachers_normalisation(teacher_ckpts):
+    student = digits_model('faster-rcnn_r18_fpn_digits')
+    student.data_preprocessor.update(
+        mean=[0.0, 0.0, 0.0], std=[255.0, 255.0, 255.0], bgr_to_rgb=False)
+    distiller = build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'],
+                                {'loss_kd': dict(type='KDLoss')},
+                                student=student)
+    assert not distiller.same_normalization
+    raw = torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8)
+    data = {'inputs': [raw], 'data_samples': [DetDataSample()]}
+    student_in = distiller.data_preprocessor(copy.deepcopy(data))['inputs']
+    teacher_in = distiller.teacher.data_preprocessor(data)['inputs']
+    torch.testing.assert_close(distiller.teacher_inputs(student_in),
+                               teacher_in)
+
+
+@pytest.mark.parametrize('losses, match', [
+    ({'loss_x': dict(type='NoSuchLoss')}, 'distill_losses.loss_x: unknown'),
+    ({'loss_x': dict(type='FocalLoss')}, 'not a distillation loss'),
+    ({'kd': dict(type='KDLoss')}, "must contain 'loss'"),
+    ({'loss_kd': dict(type='KDLoss', cost='uniform')}, "option 'cost'"),
+    ({'loss_f': dict(type='WKDFLoss', levels=[5])}, r'levels \[5\]'),
+    ({'loss_f': dict(type='WKDFLoss', projector='mlp')}, 'projector'),
+    ({}, 'distill_losses is empty'),
+])
+def test_refuses_bad_terms(teacher_ckpts, losses, match):
+    with pytest.raises(ValueError, match=match):
+        build_distiller('retinanet', teacher_ckpts['retinanet'], losses)
+
+
+def test_refuses_mismatched_models(teacher_ckpts, tmp_path):
+    ckpt = teacher_ckpts['retinanet']
+    teacher = Config.fromfile(osp.join(DIGITS, 'retinanet_r18_fpn_digits.py'))
+    narrow = copy.deepcopy(teacher)
+    narrow.model.neck.out_channels = 128
+    narrow.model.bbox_head.update(in_channels=128, feat_channels=128)
+    narrow_ckpt = random_checkpoint(narrow.model, str(tmp_path / 'n.pth'))
+    with pytest.raises(ValueError, match="projector='identity' needs equal"):
+        build_distiller('retinanet', narrow_ckpt, {'loss_f': dict(
+            type='FitNetLoss', projector='identity')}, teacher=narrow)
+    other_anchors = copy.deepcopy(teacher)
+    other_anchors.model.bbox_head.anchor_generator.octave_base_scale = 4
+    with pytest.raises(ValueError, match='same anchor layout'):
+        build_distiller('retinanet', ckpt, {'loss_kd': dict(type='KDLoss')},
+                        teacher=other_anchors)
+    softmax = digits_model('retinanet_r18_fpn_digits')
+    softmax.bbox_head.loss_cls = dict(type='CrossEntropyLoss',
+                                      use_sigmoid=False)
+    with pytest.raises(ValueError, match='student RetinaNet is not supported; '
+                       'supported are two-stage'):
+        build_distiller('retinanet', ckpt, {'loss_kd': dict(type='KDLoss')},
+                        student=softmax)
+    with pytest.raises(ValueError, match='teacher RetinaNet does not match '
+                       'the student FasterRCNN'):
+        build_distiller('faster-rcnn', ckpt, {'loss_kd': dict(type='KDLoss')},
+                        teacher=teacher)
+
+
+def test_cosine_loss_weight_schedule():
+    hook = DistillLossWeightHook(schedule='cosine', start=2, by_epoch=True,
+                                 min_ratio=0.1)
+    # 4 epochs of 10 iterations: 1 until iteration 20, then cosine to 0.1
+    assert hook.scale(0, 40, 10) == hook.scale(19, 40, 10) == 1.0
+    assert hook.scale(20, 40, 10) == pytest.approx(1.0)
+    assert hook.scale(30, 40, 10) == pytest.approx(0.55)
+    assert hook.scale(40, 40, 10) == pytest.approx(0.1)
+    constant = DistillLossWeightHook(schedule='constant')
+    assert constant.scale(30, 40, 10) == 1.0
+    with pytest.raises(ValueError, match='schedule'):
+        DistillLossWeightHook(schedule='linear')

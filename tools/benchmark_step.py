@@ -1,0 +1,139 @@
+"""Cost of a WKD-L + WKD-F distillation step over its unavoidable parts.
+
+Faster R-CNN R50-FPN -> R18-FPN (COCO configs: 80 classes, 512 sampled RoIs
+per image, random weights), 320 x 320 inputs, batch 2, on the CPU. Times,
+interleaved, per iteration:
+
+- distill: one ``DetectionDistiller`` training step (student loss, teacher
+  forward, WKD-L on the sampled RoIs, WKD-F on all FPN levels, backward,
+  SGD step over student and projectors);
+- reference: one student-only training step plus the teacher's no-grad
+  backbone + neck + RoI-head forward on the RoIs that student step sampled;
+
+in alternating order, and prints the ratio of their medians::
+
+    RESULT step_overhead ratio=<median distill / median reference>
+
+Usage: ``python tools/benchmark_step.py [--iters N] [--quick]``.
+"""
+import argparse
+import os.path as osp
+import statistics
+import tempfile
+import time
+
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmdet.utils import register_all_modules
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from wkd_det.models.recorder import recording
+from wkd_det.models.teacher import load_teacher_config
+
+CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                      'configs')
+STUDENT = osp.join(CONFIG_DIR, 'students', 'faster-rcnn_r18_fpn_1x_coco.py')
+TERMS = osp.join(CONFIG_DIR, 'wkd',
+                 'wkd-lf_faster-rcnn_r101_to_r18_fpn_1x_coco.py')
+TEACHER = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+
+
+def build_distiller(checkpoint_dir: str):
+    """The R50 -> R18 distiller with the WKD-L + F terms of the COCO config
+    and a randomly initialised teacher checkpoint."""
+    teacher_ckpt = osp.join(checkpoint_dir, 'teacher.pth')
+    teacher = MODELS.build(load_teacher_config(TEACHER).model)
+    torch.save({'state_dict': teacher.state_dict()}, teacher_ckpt)
+    return MODELS.build(dict(
+        type='DetectionDistiller',
+        student=Config.fromfile(STUDENT).model,
+        teacher_config=TEACHER,
+        teacher_ckpt=teacher_ckpt,
+        distill_losses=Config.fromfile(TERMS).model.distill_losses)).train()
+
+
+def make_batch(num_images: int, size: int):
+    """Normalised random images with 3-6 random boxes each."""
+    generator = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(num_images):
+        num = int(torch.randint(3, 7, (1, ), generator=generator))
+        corner = torch.rand(num, 2, generator=generator) * size * 0.7
+        extent = 16 + torch.rand(num, 2, generator=generator) * size * 0.3
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), pad_shape=(size, size),
+            ori_shape=(size, size), scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(
+            bboxes=torch.cat([corner, corner + extent], dim=1),
+            labels=torch.randint(0, 80, (num, ), generator=generator))
+        samples.append(sample)
+    inputs = torch.randn(num_images, 3, size, size, generator=generator)
+    return inputs, samples
+
+
+def train_step(loss_fn, optimizer, inputs, samples) -> None:
+    """Loss, backward and SGD step."""
+    optimizer.zero_grad(set_to_none=True)
+    losses = loss_fn(inputs, samples)
+    total = sum(value for name, value in losses.items()
+                if 'loss' in name for value in (
+                    value if isinstance(value, list) else [value]))
+    total.backward()
+    optimizer.step()
+
+
+def distill_step(distiller, optimizer, inputs, samples) -> None:
+    train_step(distiller.loss, optimizer, inputs, samples)
+
+
+def reference_step(distiller, optimizer, inputs, samples) -> None:
+    """Student-only step, then the teacher on the RoIs it sampled."""
+    rois = distiller.logit_source.recorder
+    with recording([rois]):
+        train_step(distiller.student.loss, optimizer, inputs, samples)
+    with torch.no_grad():
+        feats = distiller.teacher.extract_feat(inputs)
+        distiller.teacher.roi_head._bbox_forward(feats, rois.pop()[0]['rois'])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--iters', type=int, default=10,
+                        help='timed iterations of each kind')
+    parser.add_argument('--size', type=int, default=320)
+    parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--quick', action='store_true',
+                        help='3 timed iterations of each kind')
+    args = parser.parse_args()
+    iters = 3 if args.quick else args.iters
+    register_all_modules()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as checkpoint_dir:
+        distiller = build_distiller(checkpoint_dir)
+    # lr 0: the SGD update runs, but the weights keep their values, so
+    # every iteration times the same computation (random weights drift
+    # into slow, denormal ranges otherwise)
+    optimizer = torch.optim.SGD(distiller.parameters(), lr=0.0, momentum=0.9)
+    inputs, samples = make_batch(args.batch, args.size)
+    steps = {'distill': distill_step, 'reference': reference_step}
+    times = {name: [] for name in steps}
+    for step in steps.values():  # warm-up
+        step(distiller, optimizer, inputs, samples)
+    for i in range(iters):
+        # alternate which kind goes first, so slow drifts cancel
+        for name, step in sorted(steps.items(), reverse=bool(i % 2)):
+            start = time.perf_counter()
+            step(distiller, optimizer, inputs, samples)
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    for name, median in medians.items():
+        print(f'{name}: median {median:.3f} s over {iters} steps '
+              f'({", ".join(f"{t:.3f}" for t in times[name])})')
+    ratio = medians['distill'] / medians['reference']
+    print(f'RESULT step_overhead ratio={ratio:.3f}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,283 @@
+"""DetectionDistiller: a student detector trained with a frozen teacher."""
+import logging
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmdet.models.detectors import BaseDetector
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
+from mmengine.config import Config
+from mmengine.logging import print_log
+from torch import nn
+
+from ..cost_matrix import resolve_cost_matrix
+from .logit_sources import build_logit_source
+from .normalization import same_normalization, to_teacher_normalization
+from .recorder import CallRecorder, recording
+from .teacher import build_teacher
+
+#: options of a ``distill_losses`` entry that the distiller consumes
+ATTACH_OPTIONS = {'logits': ('cost', ), 'features': ('levels', 'projector')}
+
+
+@MODELS.register_module()
+class DetectionDistiller(BaseDetector):
+    """Distils a frozen teacher detector into a student detector.
+
+    ``loss()`` runs the student's own loss once, records what it computed
+    (FPN features, classification logits and their targets, see
+    :mod:`.logit_sources`), runs the teacher once without gradients on the
+    same batch, and adds one entry per distillation term::
+
+        losses = student.loss(...) + {name: scale * term(student, teacher)}
+
+    ``scale`` is :attr:`loss_weight_scale` (1, or the value set by
+    ``DistillLossWeightHook``). Logit terms get (N, K) logits with K =
+    num_classes + 1, background last; feature terms get each selected FPN
+    level, the student's projected to the teacher's channels, averaged over
+    levels. ``predict`` and ``_forward`` are the student's.
+
+    The teacher is frozen, always in eval mode, and not a submodule: it is
+    outside ``state_dict``, the optimizer and DDP, and follows the model in
+    ``.to()`` / ``.cuda()`` / ``.cpu()``. If its data preprocessor
+    normalises differently, its input is converted from the student's batch
+    (see :mod:`.normalization`).
+
+    ``state_dict()`` is the student's, named as the plain student names it,
+    so checkpoints load into the plain student config; loading accepts those
+    names. The projectors, trained with the student, are kept apart:
+    :meth:`distiller_state_dict` (``DistillerCheckpointHook`` stores it in
+    ``checkpoint['wkd_distiller']``).
+
+    Args:
+        student (dict): config of the student detector.
+        teacher_config (str | dict | Config): teacher config file,
+            ``package::`` path (e.g.
+            ``'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'``) or
+            config with ``model``.
+        teacher_ckpt (str): teacher checkpoint path or URL (loaded strictly).
+        distill_losses (dict): log name (must contain ``'loss'``) -> config
+            of a registered loss with ``input_kind``. Options consumed here:
+            ``cost`` (logit terms with ``set_cost``: ``'uniform'`` default,
+            ``'fc'`` or a file, see :func:`wkd_det.cost_matrix.
+            resolve_cost_matrix`), ``levels`` (feature terms: ``None`` = all
+            neck outputs, or a list of indices) and ``projector`` (feature
+            terms: ``'conv'`` = learnable 1x1 conv per level, default, or
+            ``'identity'`` when the channel counts agree). An entry set to
+            ``None`` is left out, so a derived config can drop a term.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher_config: Union[str, dict, Config],
+                 teacher_ckpt: str,
+                 distill_losses: Dict[str, dict],
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not any(cfg is not None for cfg in distill_losses.values()):
+            raise ValueError('DetectionDistiller: distill_losses is empty')
+        self.student = MODELS.build(student)
+        self.data_preprocessor = self.student.data_preprocessor
+        # a plain attribute, not a submodule (see class docstring)
+        object.__setattr__(self, 'teacher',
+                           build_teacher(teacher_config, teacher_ckpt))
+        self.same_normalization = same_normalization(
+            self.data_preprocessor, self.teacher.data_preprocessor)
+        self.loss_weight_scale = 1.0
+        self.distill_losses = nn.ModuleDict()
+        self.projectors = nn.ModuleDict()
+        self.levels: Dict[str, List[int]] = {}
+        self.logit_source = None
+        for name, cfg in distill_losses.items():
+            if cfg is not None:
+                self._add_term(name, dict(cfg))
+        self.features = CallRecorder(self.student, 'extract_feat')
+        self.recorders = [self.features]
+        if self.logit_source is not None:
+            self.recorders += list(self.logit_source.recorders)
+        self._register_state_dict_hook(_student_state_only)
+        self._register_load_state_dict_pre_hook(_from_student_state,
+                                                with_module=True)
+
+    def _add_term(self, name: str, cfg: dict) -> None:
+        """Build one ``distill_losses`` entry and what it attaches to."""
+        where = f'distill_losses.{name}'
+        if 'loss' not in name:
+            raise ValueError(f"{where}: the name must contain 'loss' (MMEngine "
+                             'only optimises log entries named so)')
+        options = {key: cfg.pop(key) for key in ('cost', 'levels', 'projector')
+                   if key in cfg}
+        if MODELS.get(cfg.get('type')) is None:
+            raise ValueError(f'{where}: unknown loss type {cfg.get("type")!r} '
+                             '(is wkd_det imported?)')
+        term = MODELS.build(cfg)
+        kind = getattr(term, 'input_kind', None)
+        if kind not in ATTACH_OPTIONS:
+            raise ValueError(f'{where}: {cfg["type"]} is not a distillation '
+                             "loss (its input_kind must be 'logits' or "
+                             "'features')")
+        allowed = ATTACH_OPTIONS[kind]
+        if kind == 'logits' and not hasattr(term, 'set_cost'):
+            allowed = ()
+        for key in options:
+            if key not in allowed:
+                raise ValueError(f'{where}: option {key!r} does not apply to '
+                                 f'{cfg["type"]}')
+        if kind == 'logits':
+            if self.logit_source is None:
+                self.logit_source = build_logit_source(self.student,
+                                                       self.teacher)
+            if hasattr(term, 'set_cost'):
+                term.set_cost(resolve_cost_matrix(
+                    options.get('cost', 'uniform'),
+                    self.logit_source.num_classes, teacher=self.teacher))
+        else:
+            self._attach_features(name, options.get('levels'),
+                                  options.get('projector', 'conv'))
+        self.distill_losses[name] = term
+
+    def _attach_features(self, name: str, levels: Optional[List[int]],
+                         projector: str) -> None:
+        """Check ``levels`` against both necks and build the projectors."""
+        where = f'distill_losses.{name}'
+        num_s, channels_s = _neck_outputs(self.student, 'student', where)
+        num_t, channels_t = _neck_outputs(self.teacher, 'teacher', where)
+        num_levels = min(num_s, num_t)
+        levels = list(range(num_levels)) if levels is None else list(levels)
+        bad = [i for i in levels if not 0 <= i < num_levels]
+        if bad or not levels:
+            raise ValueError(f'{where}: levels {levels} are not neck outputs; '
+                             f'student has {num_s}, teacher {num_t} levels '
+                             f'(valid indices 0..{num_levels - 1})')
+        if projector == 'conv':
+            layers = [nn.Conv2d(channels_s, channels_t, 1) for _ in levels]
+        elif projector == 'identity':
+            if channels_s != channels_t:
+                raise ValueError(f"{where}: projector='identity' needs equal "
+                                 f'channels, student neck has {channels_s}, '
+                                 f'teacher neck {channels_t}')
+            layers = [nn.Identity() for _ in levels]
+        else:
+            raise ValueError(f"{where}: projector must be 'conv' or "
+                             f"'identity', got {projector!r}")
+        self.levels[name] = levels
+        self.projectors[name] = nn.ModuleList(layers)
+
+    def loss(self, batch_inputs: torch.Tensor,
+             batch_data_samples: SampleList) -> dict:
+        """The student's losses plus one weighted entry per term."""
+        with recording(self.recorders):
+            losses = self.student.loss(batch_inputs, batch_data_samples)
+        student_feats = self.features.pop()[1]
+        with torch.no_grad():
+            teacher_feats = self.teacher.extract_feat(
+                self.teacher_inputs(batch_inputs))
+        if self.logit_source is not None:
+            logits = self.logit_source.collect(self.teacher, teacher_feats)
+        for name, term in self.distill_losses.items():
+            if name in losses:
+                raise ValueError(f'distill_losses.{name}: the student already '
+                                 'logs a loss of that name')
+            if term.input_kind == 'logits':
+                loss = term(*logits)
+            else:
+                loss = sum(
+                    term(project(student_feats[i]), teacher_feats[i])
+                    for i, project in zip(self.levels[name],
+                                          self.projectors[name]))
+                loss = loss / len(self.levels[name])
+            losses[name] = self.loss_weight_scale * loss
+        return losses
+
+    def teacher_inputs(self, batch_inputs: torch.Tensor) -> torch.Tensor:
+        """The batch normalised as the teacher's preprocessor would."""
+        if self.same_normalization:
+            return batch_inputs
+        return to_teacher_normalization(batch_inputs, self.data_preprocessor,
+                                        self.teacher.data_preprocessor)
+
+    def predict(self, batch_inputs: torch.Tensor,
+                batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        return self.student.predict(batch_inputs, batch_data_samples, rescale)
+
+    def _forward(self, batch_inputs: torch.Tensor,
+                 batch_data_samples: SampleList = None):
+        return self.student._forward(batch_inputs, batch_data_samples)
+
+    def extract_feat(self, batch_inputs: torch.Tensor):
+        return self.student.extract_feat(batch_inputs)
+
+    def distiller_state_dict(self) -> dict:
+        """Weights trained besides the student (the projectors)."""
+        return self.projectors.state_dict()
+
+    def load_distiller_state_dict(self, state_dict: dict) -> None:
+        """Restore :meth:`distiller_state_dict`. Weights saved by a distiller
+        with other projectors (another config) are not loaded: a warning
+        says so and the projectors keep their initialisation."""
+        if set(state_dict) != set(self.distiller_state_dict()):
+            print_log(
+                'DetectionDistiller: the checkpoint holds distiller weights '
+                f'{sorted(state_dict)}, this distiller has '
+                f'{sorted(self.distiller_state_dict())}; the projectors keep '
+                'their initialisation', logger='current', level=logging.WARNING)
+            return
+        self.projectors.load_state_dict(state_dict)
+
+    def train(self, mode: bool = True) -> 'DetectionDistiller':
+        """Set the student's mode; the teacher stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def _apply(self, fn, *args, **kwargs):
+        # .to() / .cuda() / .cpu() / .half() reach the teacher too
+        self.teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+
+def _neck_outputs(detector: nn.Module, role: str, where: str) -> tuple:
+    """``(num_outs, out_channels)`` of a detector's FPN-style neck."""
+    neck = getattr(detector, 'neck', None)
+    num_outs = getattr(neck, 'num_outs', None)
+    channels = getattr(neck, 'out_channels', None)
+    if not isinstance(num_outs, int) or not isinstance(channels, int):
+        raise ValueError(f'{where}: feature terms need an FPN-style neck with '
+                         f'num_outs and out_channels; the {role} '
+                         f'{type(detector).__name__} has '
+                         f'{type(neck).__name__ if neck else "no neck"}')
+    return num_outs, channels
+
+
+def _student_state_only(module, state_dict, prefix, local_metadata) -> None:
+    """``state_dict`` hook: keep the student's entries, renamed
+    ``student.x`` -> ``x``, and drop the rest (projectors), metadata too."""
+    student = prefix + 'student.'
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        value = state_dict.pop(key)
+        if key.startswith(student):
+            state_dict[prefix + key[len(student):]] = value
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        for key in [k for k in metadata if k.startswith(prefix)]:
+            entry = metadata.pop(key)
+            if key + '.' == student:
+                metadata[prefix[:-1]] = entry
+            elif key.startswith(student):
+                metadata[prefix + key[len(student):]] = entry
+
+
+def _from_student_state(module, state_dict, prefix, *args) -> None:
+    """``load_state_dict`` pre-hook, the inverse of
+    :func:`_student_state_only`: plain student names get ``student.``; the
+    projectors, absent from student checkpoints, keep their current values
+    (``DistillerCheckpointHook`` restores them)."""
+    keep = (prefix + 'student.', prefix + 'projectors.')
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        if not key.startswith(keep):
+            state_dict[prefix + 'student.' + key[len(prefix):]] = \
+                state_dict.pop(key)
+    for key, value in module.projectors.state_dict().items():
+        state_dict.setdefault(prefix + 'projectors.' + key, value)
