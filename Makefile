@@ -65,6 +65,9 @@ lint: install
 test: install lint
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
+demo: install
+	$(PY) tools/demo.py
+
 benchmark: install
 	$(PY) tools/benchmark_losses.py
 

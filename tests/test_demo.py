@@ -1,0 +1,45 @@
+"""The demo and the accuracy benchmark, end to end on the tiny digits set
+(2 training iterations per model), through the same tools a user runs."""
+import json
+import os.path as osp
+import re
+
+from utils import REPO_ROOT, run_tool
+
+
+def test_demo_pipeline(tiny_digits, tmp_path):
+    work_dir = tmp_path / 'demo'
+    args = ['--data', str(tiny_digits), '--work-dir', str(work_dir),
+            '--teacher-epochs', '1', '--student-epochs', '1']
+    proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
+                    timeout=900)
+    rows = re.findall(r'^\| (teacher|student WKD-L\+F) .*\| (\d\.\d{3}) \| '
+                      r'(\d\.\d{3}) \| (\d+\.\d) min \|$', proc.stdout, re.M)
+    assert [r[0] for r in rows] == ['teacher', 'student WKD-L+F'], proc.stdout
+    for name in ('loss_curves.png', 'detections.png'):
+        assert (work_dir / name).stat().st_size > 10_000
+    # The distillation log has the distillation losses.
+    log = (work_dir / 'student_wkd-lf' / 'train.log').read_text()
+    assert 'loss_wkd_l' in log and 'loss_wkd_f' in log
+    # A second run reuses the cached teacher.
+    proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
+                    timeout=900)
+    assert 'reusing the cached teacher' in proc.stdout
+
+
+def test_accuracy_benchmark_report(tiny_digits, tmp_path):
+    out = tmp_path / 'results.md'
+    run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
+             '--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
+             '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
+             '1', '--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
+             timeout=1200)
+    report = out.read_text()
+    assert '| student alone | 2 |' in report
+    assert '| WKD-L+F | 2 |' in report
+    assert 'Command: `python tools/benchmark_accuracy.py' in report
+    runs = json.loads((tmp_path / 'bench' / 'results.json').read_text())
+    assert sorted(runs['runs']) == ['student/seed0', 'student/seed1',
+                                    'wkd-lf/seed0', 'wkd-lf/seed1']
+    for run in runs['runs'].values():
+        assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0

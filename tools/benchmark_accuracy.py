@@ -1,0 +1,184 @@
+"""Accuracy benchmark on the embedded digits set: does distillation pay off?
+
+One teacher (trained once, cached); then the student trained alone and
+distilled with each method, for each seed, with identical data and
+schedule; bbox mAP and mAP50 of every run from the test tool. Results are
+kept in ``<work-dir>/results.json`` as they come (a rerun skips finished
+runs) and written to ``--out`` as mean +- std over seeds, with the command
+and the machine.
+
+Usage:
+    python tools/benchmark_accuracy.py [--methods student kd ... wkd-lf]
+        [--seeds 0 1 2] [--teacher-epochs 6 | --teacher-ckpt FILE]
+        [--student-epochs 3]
+        [--work-dir work_dirs/benchmark] [--out docs/results.md]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from wkd_det.datasets import make_digits_coco  # noqa: E402
+from wkd_det.runs import (REPO_ROOT, test_checkpoint,  # noqa: E402
+                          train_and_test)
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
+PAIRS = {
+    'faster-rcnn': dict(
+        teacher='faster-rcnn_r50_fpn_digits.py',
+        student='faster-rcnn_r18_fpn_digits.py',
+        distill='{method}_faster-rcnn_r50_to_r18_digits.py'),
+    'retinanet': dict(
+        teacher='retinanet_r50_fpn_digits.py',
+        student='retinanet_r18_fpn_digits.py',
+        distill='{method}_retinanet_r50_to_r18_digits.py'),
+}
+METHODS = ('student', 'kd', 'bdd', 'fitnet', 'wkd-l', 'wkd-f', 'wkd-lf')
+LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
+          'fitnet': 'FitNet', 'wkd-l': 'WKD-L', 'wkd-f': 'WKD-F',
+          'wkd-lf': 'WKD-L+F'}
+
+
+def run_options(data_root: str, epochs: int, seed: int) -> list:
+    """--cfg-options: data, schedule length, seed; validation only by the
+    test tool at the end."""
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/val.json',
+        'train_dataloader.num_workers=1',
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
+        f'randomness.seed={seed}',
+    ]
+
+
+def summarise(values):
+    mean = statistics.mean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return mean, std
+
+
+def write_report(path, results, pair, args, command):
+    teacher = results['teacher']['metrics']
+    runs = results['runs']
+    base = [r['metrics']['bbox_mAP'] for k, r in runs.items()
+            if k.startswith('student/')]
+    base_mean = statistics.mean(base) if base else None
+    lines = [
+        f'# Accuracy benchmark: {pair} on the digits set', '',
+        f'Teacher `{PAIRS[pair]["teacher"]}` '
+        f"({osp.relpath(results['teacher']['checkpoint'], REPO_ROOT)}): "
+        f'bbox mAP {teacher["bbox_mAP"]:.3f}, mAP50 '
+        f'{teacher["bbox_mAP_50"]:.3f}. Student `{PAIRS[pair]["student"]}`, '
+        f'{args.student_epochs} epochs for every method. Test split: the '
+        'generated val split (150 images); mAP from MMDetection\'s test tool.',
+        '', '| method | seeds | bbox mAP | mAP50 | mAP - student alone | '
+        'train time / run |', '| --- | --- | --- | --- | --- | --- |']
+    for method in METHODS:
+        done = [r for k, r in runs.items() if k.split('/')[0] == method]
+        if not done:
+            continue
+        m, s = summarise([r['metrics']['bbox_mAP'] for r in done])
+        m50, s50 = summarise([r['metrics']['bbox_mAP_50'] for r in done])
+        delta = f'{m - base_mean:+.3f}' if base_mean is not None else 'n/a'
+        minutes = statistics.mean(r['train_s'] for r in done) / 60
+        lines.append(f'| {LABELS[method]} | {len(done)} | {m:.3f} +- {s:.3f} | '
+                     f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min |')
+    lines += ['', 'Mean +- sample standard deviation over the seeds listed '
+              '(0 when one seed). Per-run numbers: '
+              f'`{osp.relpath(args.results, REPO_ROOT)}`.', '',
+              f'Command: `{command}`', '',
+              f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
+              f'Python {platform.python_version()}, torch {torch.__version__}, '
+              'no GPU.', '']
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--pair', choices=sorted(PAIRS), default='faster-rcnn')
+    parser.add_argument('--methods', nargs='+', choices=METHODS,
+                        default=list(METHODS))
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--teacher-epochs', type=int, default=6)
+    parser.add_argument('--student-epochs', type=int, default=3)
+    parser.add_argument('--teacher-ckpt', default=None,
+                        help='use this trained teacher (e.g. the demo\'s) '
+                        'instead of training one')
+    parser.add_argument('--data', default=osp.join(REPO_ROOT, 'data', 'digits'))
+    parser.add_argument('--work-dir', default=None,
+                        help='default: work_dirs/benchmark_<pair>')
+    parser.add_argument('--out', default=None,
+                        help='default: docs/results_<pair>.md')
+    args = parser.parse_args()
+    command = 'python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:])
+    work_dir = osp.abspath(args.work_dir or osp.join(
+        REPO_ROOT, 'work_dirs', f'benchmark_{args.pair}'))
+    out = args.out or osp.join(REPO_ROOT, 'docs', f'results_{args.pair}.md')
+    args.results = osp.join(work_dir, 'results.json')
+    os.makedirs(work_dir, exist_ok=True)
+    results = dict(teacher=None, runs={})
+    if osp.isfile(args.results):
+        with open(args.results) as f:
+            results = json.load(f)
+    if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
+        make_digits_coco(args.data)
+
+    pair = PAIRS[args.pair]
+    if results['teacher'] is None and args.teacher_ckpt:
+        results['teacher'] = dict(checkpoint=osp.abspath(args.teacher_ckpt),
+                                  train_s=None, **test_checkpoint(
+                                      osp.join(CONFIGS, pair['teacher']),
+                                      args.teacher_ckpt,
+                                      osp.join(work_dir, 'teacher'),
+                                      run_options(args.data, 1, 0)[:5]))
+    if results['teacher'] is None:
+        print(f'[benchmark] teacher {pair["teacher"]}, {args.teacher_epochs} '
+              'epochs', flush=True)
+        results['teacher'] = train_and_test(
+            osp.join(CONFIGS, pair['teacher']), osp.join(work_dir, 'teacher'),
+            run_options(args.data, args.teacher_epochs, 0))
+    teacher_ckpt = results['teacher']['checkpoint']
+    student_cfg = osp.join(CONFIGS, pair['student'])
+    for seed in args.seeds:
+        for method in args.methods:
+            key = f'{method}/seed{seed}'
+            if key in results['runs']:
+                continue
+            start = time.perf_counter()
+            options = run_options(args.data, args.student_epochs, seed)
+            if method == 'student':
+                config, extra = student_cfg, []
+            else:
+                config = osp.join(CONFIGS, pair['distill'].format(method=method))
+                extra = [f'model.teacher_ckpt={teacher_ckpt}']
+            results['runs'][key] = train_and_test(
+                config, osp.join(work_dir, method, f'seed{seed}'),
+                options + extra, test_config=student_cfg,
+                test_options=options[:5])
+            with open(args.results, 'w') as f:
+                json.dump(results, f, indent=1)
+            mAP = results['runs'][key]['metrics']['bbox_mAP']
+            print(f'[benchmark] {key}: bbox mAP {mAP:.3f} '
+                  f'({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
+            write_report(out, results, args.pair, args, command)
+    with open(args.results, 'w') as f:
+        json.dump(results, f, indent=1)
+    write_report(out, results, args.pair, args, command)
+    print(f'[benchmark] report: {out}')
+
+
+if __name__ == '__main__':
+    main()

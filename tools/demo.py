@@ -1,0 +1,128 @@
+"""The wkd_det demo: distil a detector end to end on the embedded digits set.
+
+Steps, each through the same tools a user runs:
+
+1. generate the digits detection dataset (``tools/make_dataset.py``) if
+   ``--data`` has none;
+2. train the teacher (Faster R-CNN, the larger backbone), cached in
+   ``<work-dir>/teacher``: a finished teacher is reused on the next run;
+3. distil the smaller student with WKD-L + WKD-F (``tools/train.py`` on the
+   distillation config);
+4. evaluate teacher and student with ``tools/test.py`` (the student with its
+   plain config: the distillation checkpoint is a plain student checkpoint);
+5. print a table (mAP, mAP50, training time) and write
+   ``<work-dir>/loss_curves.png`` and ``<work-dir>/detections.png``.
+
+Usage: python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs N]
+                            [--student-epochs N] [--data data/digits]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from wkd_det.datasets import make_digits_coco  # noqa: E402
+from wkd_det.runs import (REPO_ROOT, read_scalars,  # noqa: E402
+                          train_and_test)
+from wkd_det.visualization import (plot_detections,  # noqa: E402
+                                   plot_loss_curves)
+
+CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
+TEACHER = osp.join(CONFIGS, 'faster-rcnn_r50_fpn_digits.py')
+STUDENT = osp.join(CONFIGS, 'faster-rcnn_r18_fpn_digits.py')
+DISTILL = osp.join(CONFIGS, 'wkd-lf_faster-rcnn_r50_to_r18_digits.py')
+
+
+def data_options(data_root: str, epochs: int, batch_size: int) -> list:
+    """--cfg-options pointing a digits config at ``data_root`` and training
+    for ``epochs`` epochs without validation (the test tool evaluates)."""
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/val.json',
+        f'train_dataloader.batch_size={batch_size}',
+        'train_dataloader.num_workers=1',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs + 1}',
+        'default_hooks.logger.interval=10',
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default=osp.join(REPO_ROOT, 'work_dirs',
+                                                       'demo'))
+    parser.add_argument('--data', default=osp.join(REPO_ROOT, 'data',
+                                                   'digits'))
+    parser.add_argument('--teacher-epochs', type=int, default=2)
+    parser.add_argument('--student-epochs', type=int, default=2)
+    parser.add_argument('--batch-size', type=int, default=4)
+    parser.add_argument('--num-train', type=int, default=600,
+                        help='images to generate if --data has none')
+    parser.add_argument('--num-val', type=int, default=150)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    work_dir = osp.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+
+    if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
+        print(f'[demo] generating the digits dataset in {args.data}',
+              flush=True)
+        make_digits_coco(args.data, num_train=args.num_train,
+                         num_val=args.num_val)
+
+    teacher_dir = osp.join(work_dir, 'teacher')
+    cache = osp.join(teacher_dir, 'demo_teacher.json')
+    if osp.isfile(cache):
+        with open(cache) as f:
+            teacher = json.load(f)
+        print(f'[demo] reusing the cached teacher {teacher["checkpoint"]} '
+              f'(delete {teacher_dir} to retrain)', flush=True)
+    else:
+        print(f'[demo] training the teacher ({osp.basename(TEACHER)}, '
+              f'{args.teacher_epochs} epochs); log: '
+              f'{teacher_dir}/train.log', flush=True)
+        teacher = train_and_test(
+            TEACHER, teacher_dir,
+            data_options(args.data, args.teacher_epochs, args.batch_size))
+        with open(cache, 'w') as f:
+            json.dump(teacher, f, indent=1)
+
+    student_dir = osp.join(work_dir, 'student_wkd-lf')
+    print(f'[demo] distilling the student ({osp.basename(DISTILL)}, '
+          f'{args.student_epochs} epochs); log: {student_dir}/train.log',
+          flush=True)
+    options = data_options(args.data, args.student_epochs, args.batch_size)
+    student = train_and_test(
+        DISTILL, student_dir,
+        options + [f'model.teacher_ckpt={teacher["checkpoint"]}'],
+        test_config=STUDENT, test_options=options[:5])
+
+    plot_loss_curves({'teacher': read_scalars(teacher_dir),
+                      'student, WKD-L+F': read_scalars(student_dir)},
+                     osp.join(work_dir, 'loss_curves.png'))
+    val_dir = osp.join(args.data, 'val')
+    images = [osp.join(val_dir, name) for name in sorted(os.listdir(val_dir))[:6]]
+    plot_detections(STUDENT, student['checkpoint'], images,
+                    osp.join(work_dir, 'detections.png'))
+
+    rows = [('teacher ' + osp.basename(TEACHER)[:-3], teacher),
+            ('student WKD-L+F ' + osp.basename(STUDENT)[:-3], student)]
+    print('\n| model | bbox mAP | mAP50 | train time |')
+    print('| --- | --- | --- | --- |')
+    for name, run in rows:
+        m = run['metrics']
+        print(f'| {name} | {m["bbox_mAP"]:.3f} | {m["bbox_mAP_50"]:.3f} | '
+              f'{run["train_s"] / 60:.1f} min |')
+    print(f'\n[demo] done in {(time.perf_counter() - start) / 60:.1f} min; '
+          f'pictures: {work_dir}/loss_curves.png, {work_dir}/detections.png')
+
+
+if __name__ == '__main__':
+    main()

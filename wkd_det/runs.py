@@ -1,0 +1,108 @@
+"""Drive MMDetection's train and test tools in subprocesses and read back
+what they wrote: used by the demo and the accuracy benchmark.
+
+A run is ``python tools/train.py CONFIG --work-dir DIR --cfg-options ...``
+exactly as a user types it; this module only times it, finds its last
+checkpoint and its logged scalars, and reads the test tool's COCO metrics.
+"""
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
+_METRIC = re.compile(r'coco/(bbox_mAP(?:_50|_75|_s|_m|_l)?):\s*(-?[0-9.]+)')
+
+
+def run_tool(tool: str, args: Sequence[str], log_file: str,
+             env: Optional[dict] = None) -> float:
+    """Run ``tools/<tool>.py args``, its output going to ``log_file``.
+
+    Returns the wall time in seconds; raises ``RuntimeError`` with the tail of
+    the log if the tool fails.
+    """
+    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
+    full_env = dict(os.environ, **(env or {}))
+    full_env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (REPO_ROOT, full_env.get('PYTHONPATH')) if p)
+    cmd = [sys.executable, osp.join(TOOLS_DIR, f'{tool}.py'), *map(str, args)]
+    start = time.perf_counter()
+    with open(log_file, 'w') as log:
+        log.write('$ ' + ' '.join(cmd) + '\n')
+        log.flush()
+        code = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT,
+                               env=full_env, cwd=REPO_ROOT)
+    elapsed = time.perf_counter() - start
+    if code != 0:
+        with open(log_file) as log:
+            tail = log.read()[-3000:]
+        raise RuntimeError(f'{tool}.py failed with exit code {code}; log '
+                           f'{log_file}, last lines:\n{tail}')
+    return elapsed
+
+
+def last_checkpoint(work_dir: str) -> str:
+    """The checkpoint MMEngine recorded as the latest in ``work_dir``."""
+    with open(osp.join(work_dir, 'last_checkpoint')) as f:
+        path = f.read().strip()
+    if not osp.isabs(path):
+        path = osp.join(REPO_ROOT, path)
+    return path
+
+
+def read_metrics(log_file: str) -> Dict[str, float]:
+    """The last COCO bbox metrics (``bbox_mAP``, ``bbox_mAP_50``, ...) that a
+    test or validation run printed in ``log_file``."""
+    metrics = {}
+    with open(log_file) as f:
+        for line in f:
+            found = dict(_METRIC.findall(line))
+            if found:
+                metrics = {k: float(v) for k, v in found.items()}
+    if not metrics:
+        raise RuntimeError(f'no coco/bbox_mAP line in {log_file}')
+    return metrics
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """Every record of the newest ``vis_data/scalars.json`` in ``work_dir``
+    (one per logging interval: ``iter``, ``loss``, ``loss_*``, ``lr``, ...)."""
+    runs = sorted(d for d in os.listdir(work_dir)
+                  if osp.isfile(osp.join(work_dir, d, 'vis_data',
+                                         'scalars.json')))
+    if not runs:
+        raise RuntimeError(f'no vis_data/scalars.json under {work_dir}')
+    with open(osp.join(work_dir, runs[-1], 'vis_data', 'scalars.json')) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def test_checkpoint(config: str, checkpoint: str, work_dir: str,
+                    cfg_options: Sequence[str] = ()) -> dict:
+    """Evaluate ``checkpoint`` with the test tool; ``dict(test_s, metrics)``."""
+    test_log = osp.join(work_dir, 'test.log')
+    options = ['--cfg-options', *cfg_options] if cfg_options else []
+    test_s = run_tool('test', [config, checkpoint, '--work-dir',
+                               osp.join(work_dir, 'test'), *options], test_log)
+    return dict(test_s=test_s, metrics=read_metrics(test_log))
+
+
+def train_and_test(config: str, work_dir: str, cfg_options: Sequence[str],
+                   test_config: Optional[str] = None,
+                   test_options: Sequence[str] = ()) -> dict:
+    """Train ``config`` into ``work_dir``, then test its last checkpoint with
+    ``test_config`` (default: the same config).
+
+    Returns ``dict(train_s, test_s, checkpoint, metrics)``.
+    """
+    train_s = run_tool('train', [config, '--work-dir', work_dir,
+                                 '--cfg-options', *cfg_options],
+                       osp.join(work_dir, 'train.log'))
+    checkpoint = last_checkpoint(work_dir)
+    return dict(train_s=train_s, checkpoint=checkpoint,
+                **test_checkpoint(test_config or config, checkpoint, work_dir,
+                                  test_options))
