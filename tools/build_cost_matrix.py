@@ -19,7 +19,7 @@ import argparse
 import os.path as osp
 
 import torch
-from mmdet.registry import DATASETS, MODELS
+from mmdet.registry import DATASETS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from torch.utils.data import Subset
@@ -27,9 +27,9 @@ from torch.utils.data import Subset
 from wkd_det.category_features import (CategorySampler, classifier_input_name,
                                        collect_category_features,
                                        feature_dataset_cfg)
-from wkd_det.checkpoint import load_checkpoint_safely
 from wkd_det.cost_matrix import BACKGROUND, save_cost_matrix
 from wkd_det.functional import cost_from_interrelation, pairwise_linear_cka
+from wkd_det.models.teacher import build_teacher
 
 
 def parse_args() -> argparse.Namespace:
@@ -58,14 +58,6 @@ def parse_args() -> argparse.Namespace:
                         help='override settings of the teacher config (and of '
                         '--data-config), key=value')
     return parser.parse_args()
-
-
-def build_teacher(cfg: Config, checkpoint: str, device: str) -> torch.nn.Module:
-    """The detector of ``cfg`` with the weights of ``checkpoint``, eval mode."""
-    model = MODELS.build(cfg.model)
-    state = load_checkpoint_safely(checkpoint, map_location='cpu')
-    model.load_state_dict(state.get('state_dict', state))
-    return model.to(device).eval()
 
 
 def closest_pairs(cost: torch.Tensor, names: list, k: int = 5) -> list:
@@ -115,7 +107,7 @@ def main() -> None:
         data_cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
 
-    teacher = build_teacher(cfg, args.checkpoint, args.device)
+    teacher = build_teacher(cfg, args.checkpoint)[0].to(args.device)
     layer = classifier_input_name(teacher)
     feature = f'input of {layer}'
     head = teacher.get_submodule(layer.rsplit('.', 1)[0])

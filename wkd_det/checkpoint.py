@@ -25,7 +25,7 @@ through ``custom_imports``) can test and resume. Nothing else is loosened:
 import os
 import pickle
 import re
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import torch
@@ -71,13 +71,14 @@ def register_checkpoint_safe_globals() -> None:
     ])
 
 
-def _refused_global(message: str) -> str:
-    """The refused global (or class, function) named in ``message``."""
+def _refused_global(message: str) -> Optional[str]:
+    """The refused global (or class, function) named in ``message``, or
+    ``None`` when the file is not a pickle at all."""
     for pattern in _REFUSED_PATTERNS:
         match = re.search(pattern, message, re.MULTILINE)
         if match:
             return match.group(1)
-    return 'an object'
+    return None
 
 
 def load_checkpoint_safely(path: Union[str, os.PathLike],
@@ -92,13 +93,21 @@ def load_checkpoint_safely(path: Union[str, os.PathLike],
         The loaded object (a dict for checkpoints).
 
     Raises:
-        ValueError: the file needs a global that is not allowlisted; the
-            message names the file and the refused global.
+        ValueError: the file needs a global that is not allowlisted (the
+            message names the file and the refused global), or it is not a
+            readable ``torch.save`` file (truncated, another format).
     """
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        refused = _refused_global(str(e))
+        if refused is None:
+            raise ValueError(f'{os.fspath(path)}: not a readable torch '
+                             'checkpoint (not a pickle)') from e
         raise ValueError(
-            f'{os.fspath(path)}: weights_only load refused '
-            f'{_refused_global(str(e))}; only tensors, containers and the '
-            'globals allowlisted in wkd_det.checkpoint may appear.') from e
+            f'{os.fspath(path)}: weights_only load refused {refused}; only '
+            'tensors, containers and the globals allowlisted in '
+            'wkd_det.checkpoint may appear.') from e
+    except (RuntimeError, KeyError, EOFError) as e:
+        raise ValueError(f'{os.fspath(path)}: not a readable torch checkpoint '
+                         f'({type(e).__name__}: {e})') from e

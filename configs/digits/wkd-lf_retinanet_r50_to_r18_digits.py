@@ -30,4 +30,6 @@ custom_hooks = [
     # cosine decay of lambda and w_f over the last half of the 6 epochs
     dict(type='DistillLossWeightHook', schedule='cosine', start=3),
     dict(type='DistillerCheckpointHook'),
+    # dataset classes vs the teacher checkpoint's and the cost file's
+    dict(type='DistillClassCheckHook'),
 ]

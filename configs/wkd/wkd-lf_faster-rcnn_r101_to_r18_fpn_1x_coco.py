@@ -32,4 +32,6 @@ custom_hooks = [
     # cosine decay of lambda and w_f from epoch 8 (first LR step) to 12
     dict(type='DistillLossWeightHook', schedule='cosine', start=8),
     dict(type='DistillerCheckpointHook'),
+    # dataset classes vs the teacher checkpoint's and the cost file's
+    dict(type='DistillClassCheckHook'),
 ]

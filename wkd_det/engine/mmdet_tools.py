@@ -23,13 +23,18 @@ def run_mmdet_tool(name: str) -> None:
     MMEngine's launcher calls ``torch.cuda.set_device`` and gives DDP a
     device id, so the gloo process group is started here (MMEngine then
     uses it) and ``model_wrapper_cfg.device_ids=None`` is appended to the
-    ``--cfg-options``.
+    ``--cfg-options``. Without CUDA, ``--amp`` (MMEngine's
+    ``AmpOptimWrapper``, GPU only) becomes
+    ``optim_wrapper.type=CPUAmpOptimWrapper`` (bfloat16 autocast).
     """
     script = mmdet_tool_path(name)
     argv = sys.argv[1:]
     if _launched_without_cuda(argv):
         dist.init_process_group(backend='gloo')
         argv += ['--cfg-options', 'model_wrapper_cfg.device_ids=None']
+    if '--amp' in argv and not torch.cuda.is_available():
+        argv.remove('--amp')
+        argv += ['--cfg-options', 'optim_wrapper.type=CPUAmpOptimWrapper']
     sys.argv = [script, *argv]
     runpy.run_path(script, run_name='__main__')
     if dist.is_initialized():

@@ -79,8 +79,10 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
     Returns:
         tuple[Tensor, Tensor]: mu and sigma, each (B, C, G, G).
     """
-    mean, var = _GridStats.apply(at_least_float32(feat), grid)
-    return mean, torch.sqrt(var + eps)
+    # autocast would run the cell-averaging matmuls in half precision
+    with torch.autocast(device_type=feat.device.type, enabled=False):
+        mean, var = _GridStats.apply(at_least_float32(feat), grid)
+        return mean, torch.sqrt(var + eps)
 
 
 def wkd_feature_loss(student_feat: torch.Tensor,

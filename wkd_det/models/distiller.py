@@ -1,16 +1,16 @@
 """DetectionDistiller: a student detector trained with a frozen teacher."""
 import logging
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmengine.config import Config
-from mmengine.logging import print_log
+from mmengine.logging import MessageHub, print_log
 from torch import nn
 
-from ..cost_matrix import resolve_cost_matrix
+from ..cost_matrix import BACKGROUND, resolve_cost_matrix
 from .logit_sources import build_logit_source
 from .normalization import same_normalization, to_teacher_normalization
 from .recorder import CallRecorder, recording
@@ -49,13 +49,21 @@ class DetectionDistiller(BaseDetector):
     :meth:`distiller_state_dict` (``DistillerCheckpointHook`` stores it in
     ``checkpoint['wkd_distiller']``).
 
+    Bad input is refused with a ``ValueError`` naming the config key: at
+    build (teacher checkpoint, class counts, levels, anchors, cost matrix),
+    in ``DistillClassCheckHook`` (class names, see
+    :meth:`check_dataset_classes`) and on the first step (feature maps of
+    other strides). Non-finite teacher outputs raise ``FloatingPointError``
+    with the iteration, before any loss uses them.
+
     Args:
         student (dict): config of the student detector.
         teacher_config (str | dict | Config): teacher config file,
             ``package::`` path (e.g.
             ``'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'``) or
             config with ``model``.
-        teacher_ckpt (str): teacher checkpoint path or URL (loaded strictly).
+        teacher_ckpt (str): teacher checkpoint path or URL, loaded with
+            ``weights_only=True`` (see :func:`.teacher.build_teacher`).
         distill_losses (dict): log name (must contain ``'loss'``) -> config
             of a registered loss with ``input_kind``. Options consumed here:
             ``cost`` (logit terms with ``set_cost``: ``'uniform'`` default,
@@ -65,6 +73,8 @@ class DetectionDistiller(BaseDetector):
             terms: ``'conv'`` = learnable 1x1 conv per level, default, or
             ``'identity'`` when the channel counts agree). An entry set to
             ``None`` is left out, so a derived config can drop a term.
+        teacher_key_tolerance (int): how many missing, unexpected or
+            reshaped teacher weights are accepted. Defaults to 0.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -73,6 +83,7 @@ class DetectionDistiller(BaseDetector):
                  teacher_config: Union[str, dict, Config],
                  teacher_ckpt: str,
                  distill_losses: Dict[str, dict],
+                 teacher_key_tolerance: int = 0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not any(cfg is not None for cfg in distill_losses.values()):
@@ -80,8 +91,10 @@ class DetectionDistiller(BaseDetector):
         self.student = MODELS.build(student)
         self.data_preprocessor = self.student.data_preprocessor
         # a plain attribute, not a submodule (see class docstring)
-        object.__setattr__(self, 'teacher',
-                           build_teacher(teacher_config, teacher_ckpt))
+        teacher, self.teacher_classes = build_teacher(
+            teacher_config, teacher_ckpt, teacher_key_tolerance)
+        object.__setattr__(self, 'teacher', teacher)
+        _check_num_classes(self.student, teacher, self.teacher_classes)
         self.same_normalization = same_normalization(
             self.data_preprocessor, self.teacher.data_preprocessor)
         self.loss_weight_scale = 1.0
@@ -89,6 +102,7 @@ class DetectionDistiller(BaseDetector):
         self.projectors = nn.ModuleDict()
         self.levels: Dict[str, List[int]] = {}
         self.logit_source = None
+        self.cost_files: Dict[str, str] = {}
         for name, cfg in distill_losses.items():
             if cfg is not None:
                 self._add_term(name, dict(cfg))
@@ -129,9 +143,11 @@ class DetectionDistiller(BaseDetector):
                 self.logit_source = build_logit_source(self.student,
                                                        self.teacher)
             if hasattr(term, 'set_cost'):
+                cost = options.get('cost', 'uniform')
+                if isinstance(cost, str) and cost not in ('uniform', 'fc'):
+                    self.cost_files[name] = cost
                 term.set_cost(resolve_cost_matrix(
-                    options.get('cost', 'uniform'),
-                    self.logit_source.num_classes, teacher=self.teacher))
+                    cost, self.logit_source.num_classes, teacher=self.teacher))
         else:
             self._attach_features(name, options.get('levels'),
                                   options.get('projector', 'conv'))
@@ -173,8 +189,10 @@ class DetectionDistiller(BaseDetector):
         with torch.no_grad():
             teacher_feats = self.teacher.extract_feat(
                 self.teacher_inputs(batch_inputs))
+        _check_finite('FPN features', teacher_feats)
         if self.logit_source is not None:
             logits = self.logit_source.collect(self.teacher, teacher_feats)
+            _check_finite('logits', [logits[1]])
         for name, term in self.distill_losses.items():
             if name in losses:
                 raise ValueError(f'distill_losses.{name}: the student already '
@@ -182,6 +200,8 @@ class DetectionDistiller(BaseDetector):
             if term.input_kind == 'logits':
                 loss = term(*logits)
             else:
+                _check_same_sizes(name, self.levels[name], student_feats,
+                                  teacher_feats)
                 loss = sum(
                     term(project(student_feats[i]), teacher_feats[i])
                     for i, project in zip(self.levels[name],
@@ -189,6 +209,26 @@ class DetectionDistiller(BaseDetector):
                 loss = loss / len(self.levels[name])
             losses[name] = self.loss_weight_scale * loss
         return losses
+
+    def check_dataset_classes(self, classes: Sequence[str]) -> None:
+        """Refuse a dataset whose class names (in order) differ from the
+        teacher checkpoint's or from a cost-matrix file's (background last).
+        """
+        classes = list(classes)
+        if self.teacher_classes is not None and \
+                self.teacher_classes != classes:
+            diff = _first_differences(self.teacher_classes, classes)
+            raise ValueError(
+                f'teacher_ckpt: trained on {len(self.teacher_classes)} '
+                f"classes (meta['dataset_meta']['classes']), the dataset has "
+                f'{len(classes)} in another order or set; first differences '
+                f'as (index, teacher, dataset): {diff}')
+        for name, path in self.cost_files.items():
+            try:
+                resolve_cost_matrix(path, len(classes) + 1,
+                                    classes=classes + [BACKGROUND])
+            except ValueError as e:
+                raise ValueError(f'distill_losses.{name}.cost: {e}') from e
 
     def teacher_inputs(self, batch_inputs: torch.Tensor) -> torch.Tensor:
         """The batch normalised as the teacher's preprocessor would."""
@@ -236,6 +276,59 @@ class DetectionDistiller(BaseDetector):
         # .to() / .cuda() / .cpu() / .half() reach the teacher too
         self.teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
+
+
+def _num_classes(detector: nn.Module) -> Optional[int]:
+    """``num_classes`` of a detector's RoI bbox head or dense head."""
+    roi_head = getattr(detector, 'roi_head', None)
+    head = getattr(roi_head, 'bbox_head', None) or getattr(
+        detector, 'bbox_head', None)
+    return getattr(head, 'num_classes', None)
+
+
+def _check_num_classes(student: nn.Module, teacher: nn.Module,
+                       teacher_classes: Optional[List[str]]) -> None:
+    """Refuse a student, teacher and teacher checkpoint whose class counts
+    differ."""
+    num_s, num_t = _num_classes(student), _num_classes(teacher)
+    if num_s != num_t:
+        raise ValueError(f'student has num_classes={num_s}, teacher_config '
+                         f'{num_t}; distillation needs the same classes')
+    if teacher_classes is not None and len(teacher_classes) != num_t:
+        raise ValueError(f"teacher_ckpt: meta['dataset_meta']['classes'] "
+                         f'has {len(teacher_classes)} classes, the teacher '
+                         f'config num_classes={num_t}')
+
+
+def _first_differences(a: Sequence[str], b: Sequence[str]) -> list:
+    """Up to 5 ``(index, a[i], b[i])`` where the lists differ."""
+    length = max(len(a), len(b))
+    a, b = list(a) + [None] * length, list(b) + [None] * length
+    return [(i, a[i], b[i]) for i in range(length) if a[i] != b[i]][:5]
+
+
+def _check_finite(what: str, tensors: Sequence[torch.Tensor]) -> None:
+    """Refuse non-finite teacher outputs before a loss uses them."""
+    finite = torch.stack([torch.isfinite(t).all() for t in tensors])
+    if not bool(finite.all()):
+        iteration = MessageHub.get_current_instance().get_info('iter')
+        raise FloatingPointError(
+            f'teacher {what} are non-finite (NaN or inf) at iteration '
+            f'{iteration}; the student was not updated with them. Check '
+            'teacher_ckpt and the input normalisation.')
+
+
+def _check_same_sizes(name: str, levels: List[int], student_feats,
+                      teacher_feats) -> None:
+    """Refuse feature maps whose spatial sizes differ."""
+    for i in levels:
+        size_s, size_t = student_feats[i].shape[-2:], teacher_feats[i].shape[-2:]
+        if size_s != size_t:
+            raise ValueError(
+                f'distill_losses.{name}: FPN level {i} is {tuple(size_s)} in '
+                f'the student, {tuple(size_t)} in the teacher; their strides '
+                'disagree (backbone strides, neck start_level); choose '
+                'levels of equal stride')
 
 
 def _neck_outputs(detector: nn.Module, role: str, where: str) -> tuple:

@@ -40,12 +40,8 @@ class RoIHeadLogits:
     """
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
-        num_s = student.roi_head.bbox_head.num_classes
-        num_t = teacher.roi_head.bbox_head.num_classes
-        if num_s != num_t:
-            raise ValueError(f'logit terms: student has {num_s} classes, '
-                             f'teacher {num_t}')
-        self.num_classes = num_s + 1
+        # the distiller has checked that the teacher has as many classes
+        self.num_classes = student.roi_head.bbox_head.num_classes + 1
         self.recorder = CallRecorder(student.roi_head.bbox_head,
                                      'loss_and_target')
 
@@ -86,9 +82,6 @@ class AnchorHeadLogits:
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         head_s, head_t = student.bbox_head, teacher.bbox_head
-        if head_s.num_classes != head_t.num_classes:
-            raise ValueError(f'logit terms: student has {head_s.num_classes} '
-                             f'classes, teacher {head_t.num_classes}')
         check_same_anchors(head_s.prior_generator, head_t.prior_generator)
         self.num_classes = head_s.num_classes + 1
         self.scores = CallRecorder(head_s, 'loss_by_feat')
