@@ -26,8 +26,9 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (REPO_ROOT, test_checkpoint,  # noqa: E402
-                          train_and_test)
+from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
+                          digits_options,
+                          test_checkpoint, train_and_test)
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
 PAIRS = {
@@ -44,22 +45,6 @@ METHODS = ('student', 'kd', 'bdd', 'fitnet', 'wkd-l', 'wkd-f', 'wkd-lf')
 LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
           'fitnet': 'FitNet', 'wkd-l': 'WKD-L', 'wkd-f': 'WKD-F',
           'wkd-lf': 'WKD-L+F'}
-
-
-def run_options(data_root: str, epochs: int, seed: int) -> list:
-    """--cfg-options: data, schedule length, seed; validation only by the
-    test tool at the end."""
-    root = data_root.rstrip('/') + '/'
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/val.json',
-        f'test_evaluator.ann_file={root}annotations/val.json',
-        'train_dataloader.num_workers=1',
-        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs + 1}',
-        f'randomness.seed={seed}',
-    ]
 
 
 def summarise(values):
@@ -143,13 +128,13 @@ def main():
                                       osp.join(CONFIGS, pair['teacher']),
                                       args.teacher_ckpt,
                                       osp.join(work_dir, 'teacher'),
-                                      run_options(args.data, 1, 0)[:5]))
+                                      digits_data_options(args.data)))
     if results['teacher'] is None:
         print(f'[benchmark] teacher {pair["teacher"]}, {args.teacher_epochs} '
               'epochs', flush=True)
         results['teacher'] = train_and_test(
             osp.join(CONFIGS, pair['teacher']), osp.join(work_dir, 'teacher'),
-            run_options(args.data, args.teacher_epochs, 0))
+            digits_options(args.data, args.teacher_epochs, 0))
     teacher_ckpt = results['teacher']['checkpoint']
     student_cfg = osp.join(CONFIGS, pair['student'])
     for seed in args.seeds:
@@ -158,7 +143,7 @@ def main():
             if key in results['runs']:
                 continue
             start = time.perf_counter()
-            options = run_options(args.data, args.student_epochs, seed)
+            options = digits_options(args.data, args.student_epochs, seed)
             if method == 'student':
                 config, extra = student_cfg, []
             else:
@@ -167,7 +152,7 @@ def main():
             results['runs'][key] = train_and_test(
                 config, osp.join(work_dir, method, f'seed{seed}'),
                 options + extra, test_config=student_cfg,
-                test_options=options[:5])
+                test_options=digits_data_options(args.data))
             with open(args.results, 'w') as f:
                 json.dump(results, f, indent=1)
             mAP = results['runs'][key]['metrics']['bbox_mAP']

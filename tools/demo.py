@@ -25,8 +25,9 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (REPO_ROOT, read_scalars,  # noqa: E402
-                          train_and_test)
+from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
+                          digits_options,
+                          read_scalars, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
@@ -34,24 +35,6 @@ CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
 TEACHER = osp.join(CONFIGS, 'faster-rcnn_r50_fpn_digits.py')
 STUDENT = osp.join(CONFIGS, 'faster-rcnn_r18_fpn_digits.py')
 DISTILL = osp.join(CONFIGS, 'wkd-lf_faster-rcnn_r50_to_r18_digits.py')
-
-
-def data_options(data_root: str, epochs: int, batch_size: int) -> list:
-    """--cfg-options pointing a digits config at ``data_root`` and training
-    for ``epochs`` epochs without validation (the test tool evaluates)."""
-    root = data_root.rstrip('/') + '/'
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/val.json',
-        f'test_evaluator.ann_file={root}annotations/val.json',
-        f'train_dataloader.batch_size={batch_size}',
-        'train_dataloader.num_workers=1',
-        f'train_cfg.max_epochs={epochs}',
-        f'train_cfg.val_interval={epochs + 1}',
-        'default_hooks.logger.interval=10',
-    ]
 
 
 def main():
@@ -90,7 +73,8 @@ def main():
               f'{teacher_dir}/train.log', flush=True)
         teacher = train_and_test(
             TEACHER, teacher_dir,
-            data_options(args.data, args.teacher_epochs, args.batch_size))
+            digits_options(args.data, args.teacher_epochs) +
+            [f'train_dataloader.batch_size={args.batch_size}'])
         with open(cache, 'w') as f:
             json.dump(teacher, f, indent=1)
 
@@ -98,11 +82,12 @@ def main():
     print(f'[demo] distilling the student ({osp.basename(DISTILL)}, '
           f'{args.student_epochs} epochs); log: {student_dir}/train.log',
           flush=True)
-    options = data_options(args.data, args.student_epochs, args.batch_size)
+    options = digits_options(args.data, args.student_epochs) + [
+        f'train_dataloader.batch_size={args.batch_size}']
     student = train_and_test(
         DISTILL, student_dir,
         options + [f'model.teacher_ckpt={teacher["checkpoint"]}'],
-        test_config=STUDENT, test_options=options[:5])
+        test_config=STUDENT, test_options=digits_data_options(args.data))
 
     plot_loss_curves({'teacher': read_scalars(teacher_dir),
                       'student, WKD-L+F': read_scalars(student_dir)},

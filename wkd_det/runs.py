@@ -19,6 +19,32 @@ TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
 _METRIC = re.compile(r'coco/(bbox_mAP(?:_50|_75|_s|_m|_l)?):\s*(-?[0-9.]+)')
 
 
+def digits_data_options(data_root: str) -> List[str]:
+    """``--cfg-options`` pointing a ``configs/digits`` config (dataloaders and
+    evaluators) at the dataset under ``data_root``."""
+    root = data_root.rstrip('/') + '/'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/val.json',
+    ]
+
+
+def digits_options(data_root: str, epochs: int,
+                   seed: Optional[int] = None) -> List[str]:
+    """:func:`digits_data_options` plus ``epochs`` epochs of training,
+    validation left to the test tool, and the seed if given."""
+    options = digits_data_options(data_root) + [
+        'train_dataloader.num_workers=1',
+        f'train_cfg.max_epochs={epochs}',
+        f'train_cfg.val_interval={epochs + 1}',
+        'default_hooks.logger.interval=10',
+    ]
+    return options + ([f'randomness.seed={seed}'] if seed is not None else [])
+
+
 def run_tool(tool: str, args: Sequence[str], log_file: str,
              env: Optional[dict] = None) -> float:
     """Run ``tools/<tool>.py args``, its output going to ``log_file``.
