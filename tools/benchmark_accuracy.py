@@ -27,7 +27,6 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
 from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
-                          digits_options,
                           test_checkpoint, train_and_test)
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
@@ -134,7 +133,7 @@ def main():
               'epochs', flush=True)
         results['teacher'] = train_and_test(
             osp.join(CONFIGS, pair['teacher']), osp.join(work_dir, 'teacher'),
-            digits_options(args.data, args.teacher_epochs, 0))
+            args.data, args.teacher_epochs, seed=0)
     teacher_ckpt = results['teacher']['checkpoint']
     student_cfg = osp.join(CONFIGS, pair['student'])
     for seed in args.seeds:
@@ -143,16 +142,14 @@ def main():
             if key in results['runs']:
                 continue
             start = time.perf_counter()
-            options = digits_options(args.data, args.student_epochs, seed)
             if method == 'student':
                 config, extra = student_cfg, []
             else:
                 config = osp.join(CONFIGS, pair['distill'].format(method=method))
                 extra = [f'model.teacher_ckpt={teacher_ckpt}']
             results['runs'][key] = train_and_test(
-                config, osp.join(work_dir, method, f'seed{seed}'),
-                options + extra, test_config=student_cfg,
-                test_options=digits_data_options(args.data))
+                config, osp.join(work_dir, method, f'seed{seed}'), args.data,
+                args.student_epochs, extra, seed, test_config=student_cfg)
             with open(args.results, 'w') as f:
                 json.dump(results, f, indent=1)
             mAP = results['runs'][key]['metrics']['bbox_mAP']

@@ -25,9 +25,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
-                          digits_options,
-                          read_scalars, train_and_test)
+from wkd_det.runs import REPO_ROOT, read_scalars, train_and_test  # noqa: E402
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
@@ -72,8 +70,7 @@ def main():
               f'{args.teacher_epochs} epochs); log: '
               f'{teacher_dir}/train.log', flush=True)
         teacher = train_and_test(
-            TEACHER, teacher_dir,
-            digits_options(args.data, args.teacher_epochs) +
+            TEACHER, teacher_dir, args.data, args.teacher_epochs,
             [f'train_dataloader.batch_size={args.batch_size}'])
         with open(cache, 'w') as f:
             json.dump(teacher, f, indent=1)
@@ -82,12 +79,11 @@ def main():
     print(f'[demo] distilling the student ({osp.basename(DISTILL)}, '
           f'{args.student_epochs} epochs); log: {student_dir}/train.log',
           flush=True)
-    options = digits_options(args.data, args.student_epochs) + [
-        f'train_dataloader.batch_size={args.batch_size}']
     student = train_and_test(
-        DISTILL, student_dir,
-        options + [f'model.teacher_ckpt={teacher["checkpoint"]}'],
-        test_config=STUDENT, test_options=digits_data_options(args.data))
+        DISTILL, student_dir, args.data, args.student_epochs,
+        [f'train_dataloader.batch_size={args.batch_size}',
+         f'model.teacher_ckpt={teacher["checkpoint"]}'],
+        test_config=STUDENT)
 
     plot_loss_curves({'teacher': read_scalars(teacher_dir),
                       'student, WKD-L+F': read_scalars(student_dir)},

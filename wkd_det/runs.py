@@ -117,18 +117,21 @@ def test_checkpoint(config: str, checkpoint: str, work_dir: str,
     return dict(test_s=test_s, metrics=read_metrics(test_log))
 
 
-def train_and_test(config: str, work_dir: str, cfg_options: Sequence[str],
-                   test_config: Optional[str] = None,
-                   test_options: Sequence[str] = ()) -> dict:
-    """Train ``config`` into ``work_dir``, then test its last checkpoint with
+def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
+                   extra_options: Sequence[str] = (),
+                   seed: Optional[int] = None,
+                   test_config: Optional[str] = None) -> dict:
+    """Train ``config`` for ``epochs`` on the digits data under ``data_root``
+    into ``work_dir``, then test its last checkpoint on the same data with
     ``test_config`` (default: the same config).
 
     Returns ``dict(train_s, test_s, checkpoint, metrics)``.
     """
-    train_s = run_tool('train', [config, '--work-dir', work_dir,
-                                 '--cfg-options', *cfg_options],
-                       osp.join(work_dir, 'train.log'))
+    train_s = run_tool('train', [
+        config, '--work-dir', work_dir, '--cfg-options',
+        *digits_options(data_root, epochs, seed), *extra_options
+    ], osp.join(work_dir, 'train.log'))
     checkpoint = last_checkpoint(work_dir)
     return dict(train_s=train_s, checkpoint=checkpoint,
                 **test_checkpoint(test_config or config, checkpoint, work_dir,
-                                  test_options))
+                                  digits_data_options(data_root)))
