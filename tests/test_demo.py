@@ -29,12 +29,20 @@ def test_demo_pipeline(tiny_digits, tmp_path):
 
 def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     out = tmp_path / 'results.md'
-    run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
-             '--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
-             '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
-             '1', '--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
+    out.write_text('# Results\n\nHand-written notes stay.\n')
+    args = ('--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
+            '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
+            '1', '--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
+            '--jobs', '2')
+    run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'), *args,
              timeout=1200)
+    # A rerun skips the finished runs and replaces the section in place.
+    rerun = run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
+                     *args, timeout=300)
+    assert '0 runs to do' in rerun.stdout
     report = out.read_text()
+    assert report.startswith('# Results\n\nHand-written notes stay.\n')
+    assert report.count('<!-- benchmark:faster-rcnn -->') == 1
     assert '| student alone | 2 |' in report
     assert '| WKD-L+F | 2 |' in report
     assert 'Command: `python tools/benchmark_accuracy.py' in report

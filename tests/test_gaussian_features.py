@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from wkd_det.functional import gaussian_grid_stats, wkd_feature_loss
+from wkd_det.functional import (gaussian_features, gaussian_grid_stats,
+                                wkd_feature_loss)
 
 
 def naive_grid_stats(feat, grid, eps):
@@ -61,11 +62,30 @@ def test_float32_no_cancellation_with_large_means():
     torch.testing.assert_close(sigma.double(), sigma_ref, rtol=1e-4, atol=0)
 
 
-def test_gradcheck():
-    fs, ft = maps((1, 2, 5, 6), seed=3)
+# (5, 6) on a grid of 2 has overlapping cells (pooling path); (4, 6) equal
+# disjoint ones (reshape path).
+@pytest.mark.parametrize('hw', [(5, 6), (4, 6)])
+def test_gradcheck(hw):
+    fs, ft = maps((1, 2, *hw), seed=3)
     fs.requires_grad_(True)
     assert torch.autograd.gradcheck(
         lambda s: wkd_feature_loss(s, ft, grid=2, gamma=3.0), (fs,))
+
+
+@pytest.mark.parametrize('hw', [(9, 7), (8, 12)])
+def test_blocks_of_channels_match_naive(hw, monkeypatch):
+    """Loss and gradient when the planes are walked in many small blocks
+    (a last block shorter than the others), on both cell layouts."""
+    monkeypatch.setattr(gaussian_features, '_BLOCK_ELEMENTS', 150)
+    fs, ft = maps((2, 5, *hw), seed=4)
+    fs_ref = fs.clone().requires_grad_(True)
+    fs.requires_grad_(True)
+    ours = wkd_feature_loss(fs, ft, grid=4, gamma=2.0)
+    ref = naive_wkd_f(fs_ref, ft, 4, 2.0, 1e-5)
+    ours.backward()
+    ref.backward()
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=0)
+    torch.testing.assert_close(fs.grad, fs_ref.grad, rtol=1e-5, atol=1e-12)
 
 
 def test_identical_maps_give_zero():

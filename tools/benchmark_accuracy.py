@@ -5,22 +5,27 @@ distilled with each method, for each seed, with identical data and
 schedule; bbox mAP and mAP50 of every run from the test tool. Results are
 kept in ``<work-dir>/results.json`` as they come (a rerun skips finished
 runs) and written to ``--out`` as mean +- std over seeds, with the command
-and the machine.
+and the machine: one section per pair, between ``<!-- benchmark:PAIR -->``
+markers, so the rest of the file (hand-written notes) is kept.
 
 Usage:
-    python tools/benchmark_accuracy.py [--methods student kd ... wkd-lf]
-        [--seeds 0 1 2] [--teacher-epochs 6 | --teacher-ckpt FILE]
-        [--student-epochs 3]
-        [--work-dir work_dirs/benchmark] [--out docs/results.md]
+    python tools/benchmark_accuracy.py [--pair faster-rcnn|retinanet]
+        [--methods student kd ... wkd-lf] [--seeds 0 1 2]
+        [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 3]
+        [--jobs 2] [--work-dir work_dirs/benchmark_PAIR]
+        [--out docs/results.md]
 """
 import argparse
 import json
 import os
 import os.path as osp
 import platform
+import re
 import statistics
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -52,14 +57,17 @@ def summarise(values):
     return mean, std
 
 
-def write_report(path, results, pair, args, command):
+def report_section(results, pair, args, command):
+    """The markdown section of one pair: a table of mean +- std per method."""
     teacher = results['teacher']['metrics']
     runs = results['runs']
     base = [r['metrics']['bbox_mAP'] for k, r in runs.items()
             if k.startswith('student/')]
     base_mean = statistics.mean(base) if base else None
     lines = [
-        f'# Accuracy benchmark: {pair} on the digits set', '',
+        f'<!-- benchmark:{pair} -->',
+        f'## {pair}: {PAIRS[pair]["teacher"]} -> {PAIRS[pair]["student"]}',
+        '',
         f'Teacher `{PAIRS[pair]["teacher"]}` '
         f"({osp.relpath(results['teacher']['checkpoint'], REPO_ROOT)}): "
         f'bbox mAP {teacher["bbox_mAP"]:.3f}, mAP50 '
@@ -81,13 +89,31 @@ def write_report(path, results, pair, args, command):
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
               '(0 when one seed). Per-run numbers: '
               f'`{osp.relpath(args.results, REPO_ROOT)}`.', '',
-              f'Command: `{command}`', '',
+              f'Command: `{command}` ({args.jobs} run(s) at a time, '
+              f'{args.threads} thread(s) each: train times are for that).', '',
               f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
               f'Python {platform.python_version()}, torch {torch.__version__}, '
-              'no GPU.', '']
+              'no GPU.', f'<!-- /benchmark:{pair} -->']
+    return '\n'.join(lines)
+
+
+def write_report(path, section, pair):
+    """Put ``section`` into ``path`` in place of the pair's old section
+    (appended if there is none); everything else in the file is kept."""
+    text = ''
+    if osp.isfile(path):
+        with open(path) as f:
+            text = f.read()
+    block = re.compile(f'<!-- benchmark:{re.escape(pair)} -->.*?'
+                       f'<!-- /benchmark:{re.escape(pair)} -->', re.S)
+    if block.search(text):
+        text = block.sub(lambda _: section, text)
+    else:
+        text = (text.rstrip('\n') + '\n\n' if text else
+                '# Accuracy benchmark on the digits set\n\n') + section + '\n'
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
-        f.write('\n'.join(lines))
+        f.write(text)
 
 
 def main():
@@ -104,13 +130,17 @@ def main():
     parser.add_argument('--data', default=osp.join(REPO_ROOT, 'data', 'digits'))
     parser.add_argument('--work-dir', default=None,
                         help='default: work_dirs/benchmark_<pair>')
-    parser.add_argument('--out', default=None,
-                        help='default: docs/results_<pair>.md')
+    parser.add_argument('--out', default=osp.join(REPO_ROOT, 'docs',
+                                                  'results.md'))
+    parser.add_argument('--jobs', type=int, default=1,
+                        help='trainings run at once, each with cores/jobs '
+                        'threads')
     args = parser.parse_args()
+    args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    env = dict(OMP_NUM_THREADS=str(args.threads))
     command = 'python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:])
     work_dir = osp.abspath(args.work_dir or osp.join(
         REPO_ROOT, 'work_dirs', f'benchmark_{args.pair}'))
-    out = args.out or osp.join(REPO_ROOT, 'docs', f'results_{args.pair}.md')
     args.results = osp.join(work_dir, 'results.json')
     os.makedirs(work_dir, exist_ok=True)
     results = dict(teacher=None, runs={})
@@ -136,30 +166,42 @@ def main():
             args.data, args.teacher_epochs, seed=0)
     teacher_ckpt = results['teacher']['checkpoint']
     student_cfg = osp.join(CONFIGS, pair['student'])
-    for seed in args.seeds:
-        for method in args.methods:
-            key = f'{method}/seed{seed}'
-            if key in results['runs']:
-                continue
-            start = time.perf_counter()
-            if method == 'student':
-                config, extra = student_cfg, []
-            else:
-                config = osp.join(CONFIGS, pair['distill'].format(method=method))
-                extra = [f'model.teacher_ckpt={teacher_ckpt}']
-            results['runs'][key] = train_and_test(
-                config, osp.join(work_dir, method, f'seed{seed}'), args.data,
-                args.student_epochs, extra, seed, test_config=student_cfg)
-            with open(args.results, 'w') as f:
-                json.dump(results, f, indent=1)
-            mAP = results['runs'][key]['metrics']['bbox_mAP']
-            print(f'[benchmark] {key}: bbox mAP {mAP:.3f} '
-                  f'({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
-            write_report(out, results, args.pair, args, command)
-    with open(args.results, 'w') as f:
-        json.dump(results, f, indent=1)
-    write_report(out, results, args.pair, args, command)
-    print(f'[benchmark] report: {out}')
+    lock = threading.Lock()
+
+    def save():
+        with open(args.results, 'w') as f:
+            json.dump(results, f, indent=1)
+        write_report(args.out, report_section(results, args.pair, args,
+                                              command), args.pair)
+
+    def run(method, seed):
+        key = f'{method}/seed{seed}'
+        start = time.perf_counter()
+        if method == 'student':
+            config, extra = student_cfg, []
+        else:
+            config = osp.join(CONFIGS, pair['distill'].format(method=method))
+            extra = [f'model.teacher_ckpt={teacher_ckpt}']
+        print(f'[benchmark] {key}: training', flush=True)
+        result = train_and_test(
+            config, osp.join(work_dir, method, f'seed{seed}'), args.data,
+            args.student_epochs, extra, seed, test_config=student_cfg,
+            env=env)
+        with lock:
+            results['runs'][key] = result
+            save()
+        print(f'[benchmark] {key}: bbox mAP {result["metrics"]["bbox_mAP"]:.3f}'
+              f' ({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
+
+    todo = [(method, seed) for seed in args.seeds for method in args.methods
+            if f'{method}/seed{seed}' not in results['runs']]
+    print(f'[benchmark] {len(todo)} runs to do, {args.jobs} at a time',
+          flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for future in [pool.submit(run, *job) for job in todo]:
+            future.result()
+    save()
+    print(f'[benchmark] report: {args.out}')
 
 
 if __name__ == '__main__':

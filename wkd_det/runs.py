@@ -108,30 +108,34 @@ def read_scalars(work_dir: str) -> List[dict]:
 
 
 def test_checkpoint(config: str, checkpoint: str, work_dir: str,
-                    cfg_options: Sequence[str] = ()) -> dict:
+                    cfg_options: Sequence[str] = (),
+                    env: Optional[dict] = None) -> dict:
     """Evaluate ``checkpoint`` with the test tool; ``dict(test_s, metrics)``."""
     test_log = osp.join(work_dir, 'test.log')
     options = ['--cfg-options', *cfg_options] if cfg_options else []
     test_s = run_tool('test', [config, checkpoint, '--work-dir',
-                               osp.join(work_dir, 'test'), *options], test_log)
+                               osp.join(work_dir, 'test'), *options],
+                      test_log, env)
     return dict(test_s=test_s, metrics=read_metrics(test_log))
 
 
 def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
                    extra_options: Sequence[str] = (),
                    seed: Optional[int] = None,
-                   test_config: Optional[str] = None) -> dict:
+                   test_config: Optional[str] = None,
+                   env: Optional[dict] = None) -> dict:
     """Train ``config`` for ``epochs`` on the digits data under ``data_root``
     into ``work_dir``, then test its last checkpoint on the same data with
-    ``test_config`` (default: the same config).
+    ``test_config`` (default: the same config). ``env``: extra environment
+    variables of both tools (e.g. ``OMP_NUM_THREADS``).
 
     Returns ``dict(train_s, test_s, checkpoint, metrics)``.
     """
     train_s = run_tool('train', [
         config, '--work-dir', work_dir, '--cfg-options',
         *digits_options(data_root, epochs, seed), *extra_options
-    ], osp.join(work_dir, 'train.log'))
+    ], osp.join(work_dir, 'train.log'), env)
     checkpoint = last_checkpoint(work_dir)
     return dict(train_s=train_s, checkpoint=checkpoint,
                 **test_checkpoint(test_config or config, checkpoint, work_dir,
-                                  digits_data_options(data_root)))
+                                  digits_data_options(data_root), env))

@@ -10,10 +10,12 @@ sigma = sqrt(var + eps). For diagonal covariances
 and the loss is ``mean over images and cells of (gamma * ||mu_S - mu_T||^2 +
 ||sigma_S - sigma_T||^2)``, the norms taken over channels.
 
-The statistics are a custom autograd function so that a full-size map is
-read a few times and written once per direction, and nothing full-size is
-kept for the backward pass but the input itself (the map is memory-bound:
-see tools/benchmark_losses.py).
+The statistics are a custom autograd function that walks the maps in blocks
+of whole channels (a few MB each): the full-size intermediates (the centred
+square, the spread gradients) stay in cache, so a map is read from memory
+about once per direction and its gradient written once, and nothing
+full-size is kept for the backward pass but the input itself. The maps are
+memory-bound: see tools/benchmark_losses.py.
 """
 import torch
 import torch.nn.functional as F
@@ -31,45 +33,93 @@ def cell_averaging_matrix(size: int, grid: int, like: torch.Tensor) -> torch.Ten
     return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
 
 
-def spread_to_cells(stat: torch.Tensor, rows: torch.Tensor,
-                    cols: torch.Tensor) -> torch.Tensor:
-    """Adjoint of cell averaging: (B, C, G, G) to (B, C, H, W), each position
-    receiving ``stat / cell size`` summed over the cells that contain it."""
-    return rows.t() @ stat @ cols
+# Elements per block of channels (4 MB in float32): large enough that the
+# per-block op overhead vanishes, small enough to stay in cache.
+_BLOCK_ELEMENTS = 1 << 20
+
+
+def _blocks(num: int, plane: int):
+    """Slices of ``num`` planes of ``plane`` elements, ~_BLOCK_ELEMENTS each."""
+    step = max(1, _BLOCK_ELEMENTS // plane)
+    return (slice(i, i + step) for i in range(0, num, step))
+
+
+def _uniform_cells(h: int, w: int, grid: int) -> bool:
+    """Whether G divides H and W: then the cells are equal and disjoint."""
+    return h % grid == 0 and w % grid == 0
+
+
+def _cell_mean(x: torch.Tensor, grid: int) -> torch.Tensor:
+    """(n, H, W) to (n, G, G) cell means: a reshaped mean for uniform cells,
+    adaptive average pooling (overlapping cell bounds) otherwise."""
+    n, h, w = x.shape
+    if _uniform_cells(h, w, grid):
+        return x.view(n, grid, h // grid, grid, w // grid).mean(dim=(2, 4))
+    return F.adaptive_avg_pool2d(x, grid)
+
+
+def _spread_addcmul(cell_grads: torch.Tensor, x: torch.Tensor,
+                    out: torch.Tensor) -> None:
+    """``out = spread(cell_grads[:, 0]) + x * spread(cell_grads[:, 1])`` for
+    (n, 2, G, G) ``cell_grads`` and (n, H, W) ``x``, where spread, the adjoint
+    of :func:`_cell_mean`, gives each position the sum over the cells that
+    contain it of the cell's value / cell size."""
+    n, h, w = x.shape
+    grid = cell_grads.size(-1)
+    if _uniform_cells(h, w, grid):
+        shape = (n, grid, h // grid, grid, w // grid)
+        parts = cell_grads[:, :, :, None, :, None] / (shape[2] * shape[4])
+        torch.addcmul(parts[:, 0], x.view(shape), parts[:, 1],
+                      out=out.view(shape))
+    else:
+        rows_t = cell_averaging_matrix(h, grid, x).t()
+        cols = cell_averaging_matrix(w, grid, x)
+        offset, scale = (rows_t @ cell_grads @ cols).unbind(1)
+        torch.addcmul(offset, x, scale, out=out)
 
 
 class _GridStats(torch.autograd.Function):
-    """Per-cell mean and variance; backward from the closed form
-    d mu_c / dx = 1/n_c and d var_c / dx = 2 (x - mu_c) / n_c."""
+    """Per-cell mean and variance of a (N, H, W) stack of planes; backward
+    from the closed form d mu_c / dx = 1/n_c, d var_c / dx = 2 (x - mu_c) / n_c
+    summed over the cells c that contain x."""
 
     @staticmethod
-    def forward(ctx, feat, grid):
-        rows = cell_averaging_matrix(feat.size(2), grid, feat)
-        cols = cell_averaging_matrix(feat.size(3), grid, feat)
-        mean = rows @ feat @ cols.t()
-        # Any constant per-channel shift near the data keeps E[x^2] - E[x]^2
-        # from cancelling; the mean of the cell means is one at no cost.
-        shift = mean.mean(dim=(2, 3), keepdim=True)
-        centred_sq = F.mse_loss(feat, shift.expand_as(feat), reduction='none')
-        var = (rows @ centred_sq @ cols.t() - (mean - shift)**2).clamp_min(0.0)
-        ctx.save_for_backward(feat, mean, rows, cols)
+    def forward(ctx, planes, grid):
+        num, h, w = planes.shape
+        mean = planes.new_empty(num, grid, grid)
+        var = torch.empty_like(mean)
+        for block in _blocks(num, h * w):
+            x = planes[block]
+            m = _cell_mean(x, grid)
+            # Any constant shift per plane near the data keeps
+            # E[x^2] - E[x]^2 from cancelling; the mean of the cell means is
+            # one at no cost.
+            shift = m.mean(dim=(1, 2), keepdim=True)
+            sq = _cell_mean((x - shift).square_(), grid)
+            mean[block] = m
+            var[block] = (sq - (m - shift)**2).clamp_min_(0.0)
+        ctx.save_for_backward(planes, mean)
         return mean, var
 
     @staticmethod
     def backward(ctx, grad_mean, grad_var):
-        feat, mean, rows, cols = ctx.saved_tensors
+        planes, mean = ctx.saved_tensors
+        # d/dx = spread(grad_mean - 2 grad_var mu) + x * spread(2 grad_var)
         grad_var2 = 2.0 * grad_var
-        offset = spread_to_cells(grad_mean - grad_var2 * mean, rows, cols)
-        scale = spread_to_cells(grad_var2, rows, cols)
-        return torch.addcmul(offset, feat, scale), None
+        cell_grads = torch.stack([grad_mean - grad_var2 * mean, grad_var2], 1)
+        grad = torch.empty_like(planes)
+        for block in _blocks(planes.size(0), planes[0].numel()):
+            _spread_addcmul(cell_grads[block], planes[block], grad[block])
+        return grad, None
 
 
 def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
                         eps: float = 1e-5) -> tuple:
     """Per-cell, per-channel mean and standard deviation.
 
-    Computed in at least float32 from cell-averaging matmuls (a pooled
-    mean of x and of (x - shift)^2 per cell, no loop over cells).
+    Computed in at least float32 from a pooled mean of x and of
+    (x - shift)^2 per cell (adaptive-pooling cell bounds; no loop over
+    cells).
 
     Args:
         feat (Tensor): (B, C, H, W) feature map.
@@ -81,8 +131,11 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
     """
     # autocast would run the cell-averaging matmuls in half precision
     with torch.autocast(device_type=feat.device.type, enabled=False):
-        mean, var = _GridStats.apply(at_least_float32(feat), grid)
-        return mean, torch.sqrt(var + eps)
+        b, c, h, w = feat.shape
+        mean, var = _GridStats.apply(
+            at_least_float32(feat).reshape(b * c, h, w), grid)
+        return (mean.view(b, c, grid, grid),
+                torch.sqrt(var + eps).view(b, c, grid, grid))
 
 
 def wkd_feature_loss(student_feat: torch.Tensor,
