@@ -30,24 +30,35 @@ def test_demo_pipeline(tiny_digits, tmp_path):
 def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     out = tmp_path / 'results.md'
     out.write_text('# Results\n\nHand-written notes stay.\n')
-    args = ('--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
-            '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
-            '1', '--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
-            '--jobs', '2')
+    common = ('--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
+              '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
+              '1')
+    args = common + ('--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
+                     '--jobs', '2')
     run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'), *args,
              timeout=1200)
     # A rerun skips the finished runs and replaces the section in place.
     rerun = run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
                      *args, timeout=300)
     assert '0 runs to do' in rerun.stdout
+    # A tuning variant: its own key and row, with its options.
+    variant = ('--variant', 'lam50',
+               'model.distill_losses.loss_wkd_l.wd_weight=50')
+    run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
+             *common, '--seeds', '0', '--methods', 'wkd-lf', *variant,
+             timeout=600)
     report = out.read_text()
     assert report.startswith('# Results\n\nHand-written notes stay.\n')
     assert report.count('<!-- benchmark:faster-rcnn -->') == 1
     assert '| student alone | 2 |' in report
     assert '| WKD-L+F | 2 |' in report
-    assert 'Command: `python tools/benchmark_accuracy.py' in report
+    assert '| WKD-L+F @lam50: `model.distill_losses.loss_wkd_l.wd_weight=50` | 1 |' \
+        in report
+    assert '- `python tools/benchmark_accuracy.py' in report
     runs = json.loads((tmp_path / 'bench' / 'results.json').read_text())
     assert sorted(runs['runs']) == ['student/seed0', 'student/seed1',
-                                    'wkd-lf/seed0', 'wkd-lf/seed1']
+                                    'wkd-lf/seed0', 'wkd-lf/seed1',
+                                    'wkd-lf@lam50/seed0']
+    assert runs['runs']['wkd-lf@lam50/seed0']['options'] == [variant[-1]]
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0

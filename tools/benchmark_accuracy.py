@@ -14,6 +14,12 @@ Usage:
         [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 3]
         [--jobs 2] [--work-dir work_dirs/benchmark_PAIR]
         [--out docs/results.md]
+        [--variant NAME KEY=VALUE [KEY=VALUE ...]] ...
+
+``--variant`` (repeatable) trains the distillation methods with config
+overrides instead of their defaults (e.g. another lambda, for tuning on the
+val split): its runs are kept as ``METHOD@NAME`` beside the defaults and get
+their own rows.
 """
 import argparse
 import json
@@ -57,7 +63,7 @@ def summarise(values):
     return mean, std
 
 
-def report_section(results, pair, args, command):
+def report_section(results, pair, args):
     """The markdown section of one pair: a table of mean +- std per method."""
     teacher = results['teacher']['metrics']
     runs = results['runs']
@@ -76,21 +82,26 @@ def report_section(results, pair, args, command):
         'generated val split (150 images); mAP from MMDetection\'s test tool.',
         '', '| method | seeds | bbox mAP | mAP50 | mAP - student alone | '
         'train time / run |', '| --- | --- | --- | --- | --- | --- |']
-    for method in METHODS:
-        done = [r for k, r in runs.items() if k.split('/')[0] == method]
-        if not done:
-            continue
+    names = sorted({k.split('/')[0] for k in runs},
+                   key=lambda n: (METHODS.index(n.split('@')[0]), n))
+    for name in names:
+        done = [r for k, r in runs.items() if k.split('/')[0] == name]
+        method, _, tag = name.partition('@')
+        label = LABELS[method] + (f' @{tag}: `{" ".join(done[0]["options"])}`'
+                                  if tag else '')
         m, s = summarise([r['metrics']['bbox_mAP'] for r in done])
         m50, s50 = summarise([r['metrics']['bbox_mAP_50'] for r in done])
         delta = f'{m - base_mean:+.3f}' if base_mean is not None else 'n/a'
         minutes = statistics.mean(r['train_s'] for r in done) / 60
-        lines.append(f'| {LABELS[method]} | {len(done)} | {m:.3f} +- {s:.3f} | '
+        lines.append(f'| {label} | {len(done)} | {m:.3f} +- {s:.3f} | '
                      f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min |')
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
               '(0 when one seed). Per-run numbers: '
               f'`{osp.relpath(args.results, REPO_ROOT)}`.', '',
-              f'Command: `{command}` ({args.jobs} run(s) at a time, '
-              f'{args.threads} thread(s) each: train times are for that).', '',
+              'Commands (train times are for the runs at a time and threads '
+              'each that they name):', '',
+              *sorted({f'- `{r.get("command", "not recorded")}`'
+                       for r in runs.values()}), '',
               f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
               f'Python {platform.python_version()}, torch {torch.__version__}, '
               'no GPU.', f'<!-- /benchmark:{pair} -->']
@@ -132,13 +143,23 @@ def main():
                         help='default: work_dirs/benchmark_<pair>')
     parser.add_argument('--out', default=osp.join(REPO_ROOT, 'docs',
                                                   'results.md'))
+    parser.add_argument('--variant', nargs='+', action='append',
+                        metavar=('NAME', 'KEY=VALUE'),
+                        help='a named set of config overrides of the '
+                        'distillation methods; repeatable')
     parser.add_argument('--jobs', type=int, default=1,
                         help='trainings run at once, each with cores/jobs '
                         'threads')
     args = parser.parse_args()
+    variants = [(v[0], v[1:]) for v in args.variant or []] or [(None, [])]
+    if any(not options for _, options in variants):
+        parser.error('--variant takes a name and at least one KEY=VALUE')
+    if args.variant and 'student' in args.methods:
+        parser.error('a --variant applies to distillation methods only')
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     env = dict(OMP_NUM_THREADS=str(args.threads))
-    command = 'python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:])
+    command = ('python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:]) +
+               f' ({args.jobs} run(s) at a time, {args.threads} thread(s) each)')
     work_dir = osp.abspath(args.work_dir or osp.join(
         REPO_ROOT, 'work_dirs', f'benchmark_{args.pair}'))
     args.results = osp.join(work_dir, 'results.json')
@@ -171,30 +192,36 @@ def main():
     def save():
         with open(args.results, 'w') as f:
             json.dump(results, f, indent=1)
-        write_report(args.out, report_section(results, args.pair, args,
-                                              command), args.pair)
+        write_report(args.out, report_section(results, args.pair, args),
+                     args.pair)
 
-    def run(method, seed):
-        key = f'{method}/seed{seed}'
+    def run_name(method, tag):
+        return f'{method}@{tag}' if tag else method
+
+    def run(method, seed, tag, options):
+        name = run_name(method, tag)
+        key = f'{name}/seed{seed}'
         start = time.perf_counter()
         if method == 'student':
             config, extra = student_cfg, []
         else:
             config = osp.join(CONFIGS, pair['distill'].format(method=method))
-            extra = [f'model.teacher_ckpt={teacher_ckpt}']
+            extra = [f'model.teacher_ckpt={teacher_ckpt}', *options]
         print(f'[benchmark] {key}: training', flush=True)
         result = train_and_test(
-            config, osp.join(work_dir, method, f'seed{seed}'), args.data,
+            config, osp.join(work_dir, name, f'seed{seed}'), args.data,
             args.student_epochs, extra, seed, test_config=student_cfg,
             env=env)
+        result.update(command=command, options=options)
         with lock:
             results['runs'][key] = result
             save()
         print(f'[benchmark] {key}: bbox mAP {result["metrics"]["bbox_mAP"]:.3f}'
               f' ({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
 
-    todo = [(method, seed) for seed in args.seeds for method in args.methods
-            if f'{method}/seed{seed}' not in results['runs']]
+    todo = [(method, seed, tag, options) for seed in args.seeds
+            for tag, options in variants for method in args.methods
+            if f'{run_name(method, tag)}/seed{seed}' not in results['runs']]
     print(f'[benchmark] {len(todo)} runs to do, {args.jobs} at a time',
           flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
