@@ -129,7 +129,7 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
     Returns:
         tuple[Tensor, Tensor]: mu and sigma, each (B, C, G, G).
     """
-    # autocast would run the cell-averaging matmuls in half precision
+    # autocast would pool and spread in half precision
     with torch.autocast(device_type=feat.device.type, enabled=False):
         b, c, h, w = feat.shape
         mean, var = _GridStats.apply(
