@@ -151,9 +151,9 @@ def main():
                         help='trainings run at once, each with cores/jobs '
                         'threads')
     args = parser.parse_args()
-    variants = [(v[0], v[1:]) for v in args.variant or []] or [(None, [])]
-    if any(not options for _, options in variants):
+    if any(len(v) < 2 for v in args.variant or []):
         parser.error('--variant takes a name and at least one KEY=VALUE')
+    variants = [(v[0], v[1:]) for v in args.variant or []] or [(None, [])]
     if args.variant and 'student' in args.methods:
         parser.error('a --variant applies to distillation methods only')
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
