@@ -17,6 +17,8 @@ about once per direction and its gradient written once, and nothing
 full-size is kept for the backward pass but the input itself. The maps are
 memory-bound: see tools/benchmark_losses.py.
 """
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 
@@ -59,21 +61,22 @@ def _cell_mean(x: torch.Tensor, grid: int) -> torch.Tensor:
 
 
 def _spread_addcmul(cell_grads: torch.Tensor, x: torch.Tensor,
-                    out: torch.Tensor) -> None:
+                    out: torch.Tensor, spread_mats: Optional[tuple]) -> None:
     """``out = spread(cell_grads[:, 0]) + x * spread(cell_grads[:, 1])`` for
     (n, 2, G, G) ``cell_grads`` and (n, H, W) ``x``, where spread, the adjoint
     of :func:`_cell_mean`, gives each position the sum over the cells that
-    contain it of the cell's value / cell size."""
-    n, h, w = x.shape
-    grid = cell_grads.size(-1)
-    if _uniform_cells(h, w, grid):
+    contain it of the cell's value / cell size: a broadcast for uniform cells
+    (``spread_mats`` None), ``rows^T @ . @ cols`` with ``spread_mats =
+    (rows^T, cols)`` otherwise."""
+    if spread_mats is None:
+        n, h, w = x.shape
+        grid = cell_grads.size(-1)
         shape = (n, grid, h // grid, grid, w // grid)
         parts = cell_grads[:, :, :, None, :, None] / (shape[2] * shape[4])
         torch.addcmul(parts[:, 0], x.view(shape), parts[:, 1],
                       out=out.view(shape))
     else:
-        rows_t = cell_averaging_matrix(h, grid, x).t()
-        cols = cell_averaging_matrix(w, grid, x)
+        rows_t, cols = spread_mats
         offset, scale = (rows_t @ cell_grads @ cols).unbind(1)
         torch.addcmul(offset, x, scale, out=out)
 
@@ -104,12 +107,18 @@ class _GridStats(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_mean, grad_var):
         planes, mean = ctx.saved_tensors
+        num, h, w = planes.shape
+        grid = mean.size(-1)
+        spread_mats = None if _uniform_cells(h, w, grid) else (
+            cell_averaging_matrix(h, grid, planes).t(),
+            cell_averaging_matrix(w, grid, planes))
         # d/dx = spread(grad_mean - 2 grad_var mu) + x * spread(2 grad_var)
         grad_var2 = 2.0 * grad_var
         cell_grads = torch.stack([grad_mean - grad_var2 * mean, grad_var2], 1)
         grad = torch.empty_like(planes)
-        for block in _blocks(planes.size(0), planes[0].numel()):
-            _spread_addcmul(cell_grads[block], planes[block], grad[block])
+        for block in _blocks(num, h * w):
+            _spread_addcmul(cell_grads[block], planes[block], grad[block],
+                            spread_mats)
         return grad, None
 
 
