@@ -135,6 +135,19 @@ def test_anchor_head_targets_are_the_students_assignment(teacher_ckpts):
     assert torch.equal(student_logits[:, :10], own_scores)
 
 
+def test_full_covariance_wkd_f_trains_projector_and_student(teacher_ckpts):
+    distiller = build_distiller('retinanet', teacher_ckpts['retinanet'], {
+        'loss_wkd_f': dict(type='WKDFLoss', covariance='full', levels=[0],
+                           loss_weight=1e-3)}).train()
+    loss = distiller.loss(*batch())['loss_wkd_f']
+    loss.backward()
+    projector = distiller.projectors['loss_wkd_f'][0].weight
+    student = distiller.student.neck.fpn_convs[0].conv.weight
+    assert torch.isfinite(loss) and loss > 0
+    for grad in (projector.grad, student.grad):
+        assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+
+
 def test_teacher_is_frozen_outside_and_follows_the_model(teacher_ckpts):
     distiller = build_distiller('retinanet', teacher_ckpts['retinanet'],
                                 {'loss_kd': dict(type='KDLoss')})
@@ -193,6 +206,7 @@ def test_teacher_input_follows_the_teachers_normalisation(teacher_ckpts):
     ({'loss_kd': dict(type='KDLoss', cost='uniform')}, "option 'cost'"),
     ({'loss_f': dict(type='WKDFLoss', levels=[5])}, r'levels \[5\]'),
     ({'loss_f': dict(type='WKDFLoss', projector='mlp')}, 'projector'),
+    ({'loss_f': dict(type='WKDFLoss', covariance='diag')}, 'covariance'),
     ({}, 'distill_losses is empty'),
 ])
 def test_refuses_bad_terms(teacher_ckpts, losses, match):

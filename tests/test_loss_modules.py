@@ -1,4 +1,5 @@
 """The registered loss modules build from config dicts and wrap the math."""
+import pytest
 import torch
 from mmdet.registry import MODELS
 
@@ -38,6 +39,11 @@ def test_feature_losses_from_config():
     assert wkd_f.input_kind == 'features'
     torch.testing.assert_close(wkd_f(a, b),
                                0.1 * wkd_feature_loss(a, b, grid=2, gamma=4.0))
+    full = MODELS.build(dict(type='WKDFLoss', grid=2, covariance='full'))
+    torch.testing.assert_close(
+        full(a, b), wkd_feature_loss(a, b, grid=2, covariance='full'))
+    with pytest.raises(ValueError, match='covariance'):
+        MODELS.build(dict(type='WKDFLoss', covariance='Full'))
     fit = MODELS.build(dict(type='FitNetLoss', loss_weight=2.0))
     torch.testing.assert_close(fit(a, b), 2.0 * fitnet_loss(a, b))
 

@@ -2,8 +2,9 @@
 
 WKD-L: N samples, K classes, shared-kernel masked Sinkhorn (ours) against the
 formulation with one (K-1) x (K-1) cost sub-matrix gathered per sample and a
-batched Sinkhorn on the (N, K-1, K-1) stack. WKD-F: 5-level FPN batch, grid
-statistics from two pooled ops (ours) against a loop over cells.
+batched Sinkhorn on the (N, K-1, K-1) stack. WKD-F: 5-level FPN batch, one
+tensor per level as an FPN returns them, grid statistics from pooled ops
+(ours) against a loop over cells.
 
 Each figure is forward + backward, median of ``--repeats`` runs after a
 warm-up. Peak memory is the largest amount of tensor memory live at once
@@ -15,7 +16,11 @@ Prints, per method::
     RESULT wkd_l speedup=... mem_ratio=... max_rel_err=...
     RESULT wkd_f speedup=... mem_ratio=... max_rel_err=...
 
+and, with ``--full-covariance``, the time of WKD-F's full-covariance (Bures)
+form on the same maps.
+
 Usage: python tools/benchmark_losses.py [--quick] [--repeats R] [--threads T]
+                                        [--full-covariance]
 """
 import argparse
 import math
@@ -149,7 +154,8 @@ def bench_wkd_l(n, k, repeats):
     compare('wkd_l', ours, naive, [z_s], (z_t, labels, cost), repeats)
 
 
-def bench_wkd_f(batch, channels, base_hw, levels, grid, repeats):
+def bench_wkd_f(batch, channels, base_hw, levels, grid, repeats,
+                full_covariance=False):
     g = torch.Generator().manual_seed(0)
     h, w = base_hw
     shapes = [(batch, channels, math.ceil(h / 2**i), math.ceil(w / 2**i))
@@ -169,6 +175,14 @@ def bench_wkd_f(batch, channels, base_hw, levels, grid, repeats):
     print(f'WKD-F: {levels} FPN levels {[s[2:] for s in shapes]}, batch '
           f'{batch}, {channels} channels, grid {grid}', flush=True)
     compare('wkd_f', ours, naive, student, (teacher,), repeats)
+    if full_covariance:
+        full = per_level(lambda a, b: wkd_feature_loss(
+            a, b, grid=grid, gamma=2.0, covariance='full'))
+        t_full = median_time(lambda: forward_backward(full, student, teacher),
+                             min(repeats, 3))
+        print(f'wkd_f covariance=full: ours {t_full * 1e3:.1f} ms (Bures, '
+              f'{channels} x {channels} per cell; no naive form timed)',
+              flush=True)
 
 
 def main():
@@ -176,6 +190,8 @@ def main():
     parser.add_argument('--quick', action='store_true',
                         help='fewer repeats and a smaller FPN (under 60 s)')
     parser.add_argument('--repeats', type=int, default=None)
+    parser.add_argument('--full-covariance', action='store_true',
+                        help='also time WKD-F with full covariances (Bures)')
     parser.add_argument('--threads', type=int, default=None,
                         help='torch intra-op threads (default: torch default)')
     args = parser.parse_args()
@@ -186,9 +202,9 @@ def main():
           f'{repeats} repeats, median of forward + backward', flush=True)
     bench_wkd_l(1024, 81, repeats)
     if args.quick:
-        bench_wkd_f(2, 256, (100, 168), 5, 4, repeats)
+        bench_wkd_f(2, 256, (100, 168), 5, 4, repeats, args.full_covariance)
     else:
-        bench_wkd_f(2, 256, (200, 336), 5, 4, repeats)
+        bench_wkd_f(2, 256, (200, 336), 5, 4, repeats, args.full_covariance)
 
 
 if __name__ == '__main__':

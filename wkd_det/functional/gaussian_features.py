@@ -8,7 +8,8 @@ sigma = sqrt(var + eps). For diagonal covariances
     W2^2 = ||mu_S - mu_T||^2 + ||sigma_S - sigma_T||^2
 
 and the loss is ``mean over images and cells of (gamma * ||mu_S - mu_T||^2 +
-||sigma_S - sigma_T||^2)``, the norms taken over channels.
+||sigma_S - sigma_T||^2)``, the norms taken over channels. The full-covariance
+(Bures) form is an option, in :mod:`.gaussian_covariance`.
 
 The statistics are a custom autograd function that walks the maps in blocks
 of whole channels (a few MB each): the full-size intermediates (the centred
@@ -23,17 +24,10 @@ import torch
 import torch.nn.functional as F
 
 from .checks import at_least_float32, check_finite
+from .gaussian_covariance import bures_wasserstein, cell_mean_covariance
+from .grid_cells import cell_averaging_matrix, uniform_cells
 
-
-def cell_averaging_matrix(size: int, grid: int, like: torch.Tensor) -> torch.Tensor:
-    """(G, size) matrix whose row i averages the positions of cell i."""
-    idx = torch.arange(grid, device=like.device)
-    start = (idx * size) // grid
-    end = torch.div((idx + 1) * size + grid - 1, grid, rounding_mode='floor')
-    pos = torch.arange(size, device=like.device)
-    inside = (pos[None, :] >= start[:, None]) & (pos[None, :] < end[:, None])
-    return inside.to(like.dtype) / (end - start)[:, None].to(like.dtype)
-
+COVARIANCE_FORMS = ('diagonal', 'full')
 
 # Elements per block of channels (4 MB in float32): large enough that the
 # per-block op overhead vanishes, small enough to stay in cache.
@@ -46,16 +40,11 @@ def _blocks(num: int, plane: int):
     return (slice(i, i + step) for i in range(0, num, step))
 
 
-def _uniform_cells(h: int, w: int, grid: int) -> bool:
-    """Whether G divides H and W: then the cells are equal and disjoint."""
-    return h % grid == 0 and w % grid == 0
-
-
 def _cell_mean(x: torch.Tensor, grid: int) -> torch.Tensor:
     """(n, H, W) to (n, G, G) cell means: a reshaped mean for uniform cells,
     adaptive average pooling (overlapping cell bounds) otherwise."""
     n, h, w = x.shape
-    if _uniform_cells(h, w, grid):
+    if uniform_cells(h, w, grid):
         return x.view(n, grid, h // grid, grid, w // grid).mean(dim=(2, 4))
     return F.adaptive_avg_pool2d(x, grid)
 
@@ -109,7 +98,7 @@ class _GridStats(torch.autograd.Function):
         planes, mean = ctx.saved_tensors
         num, h, w = planes.shape
         grid = mean.size(-1)
-        spread_mats = None if _uniform_cells(h, w, grid) else (
+        spread_mats = None if uniform_cells(h, w, grid) else (
             cell_averaging_matrix(h, grid, planes).t(),
             cell_averaging_matrix(w, grid, planes))
         # d/dx = spread(grad_mean - 2 grad_var mu) + x * spread(2 grad_var)
@@ -147,18 +136,31 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
                 torch.sqrt(var + eps).view(b, c, grid, grid))
 
 
+def check_covariance(covariance: str) -> None:
+    """Raise ``ValueError`` unless ``covariance`` is a WKD-F covariance form."""
+    if covariance not in COVARIANCE_FORMS:
+        raise ValueError(f'WKD-F: covariance={covariance!r}; expected one of '
+                         f'{COVARIANCE_FORMS}')
+
+
 def wkd_feature_loss(student_feat: torch.Tensor,
                      teacher_feat: torch.Tensor,
                      grid: int = 4,
                      gamma: float = 2.0,
-                     eps: float = 1e-5) -> torch.Tensor:
+                     eps: float = 1e-5,
+                     covariance: str = 'diagonal') -> torch.Tensor:
     """WKD-F loss between two (B, C, H, W) maps of the same shape, a scalar
     (see module docstring); 0 for an empty batch.
+
+    ``covariance='full'`` takes C x C covariances per cell and the Bures
+    term instead of ``||sigma_S - sigma_T||^2`` (see
+    :mod:`.gaussian_covariance`; O(C^3) per cell, computed in float64).
 
     Non-finite inputs are detected on the statistics (a NaN or inf in a map
     makes its cell's mean or variance non-finite), which costs no extra pass
     over the maps.
     """
+    check_covariance(covariance)
     if student_feat.shape != teacher_feat.shape:
         raise ValueError(f'WKD-F: student map {tuple(student_feat.shape)} and '
                          f'teacher map {tuple(teacher_feat.shape)} differ; '
@@ -166,10 +168,18 @@ def wkd_feature_loss(student_feat: torch.Tensor,
                          'use levels of the same stride')
     if student_feat.size(0) == 0:
         return student_feat.sum() * 0.0
-    mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
-    mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)
-    check_finite('WKD-F', student_feat=mu_s + sigma_s,
-                 teacher_feat=mu_t + sigma_t)
-    mean_term = (mu_s - mu_t).pow(2).sum(dim=1)
-    std_term = (sigma_s - sigma_t).pow(2).sum(dim=1)
-    return (gamma * mean_term + std_term).mean()
+    if covariance == 'diagonal':
+        mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
+        mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)
+        check_finite('WKD-F', student_feat=mu_s + sigma_s,
+                     teacher_feat=mu_t + sigma_t)
+        per_cell = (gamma * (mu_s - mu_t).pow(2).sum(dim=1) +
+                    (sigma_s - sigma_t).pow(2).sum(dim=1))
+    else:
+        mu_s, cov_s = cell_mean_covariance(student_feat, grid, eps)
+        mu_t, cov_t = cell_mean_covariance(teacher_feat, grid, eps)
+        check_finite('WKD-F', student_feat=mu_s + cov_s.diagonal(0, -2, -1),
+                     teacher_feat=mu_t + cov_t.diagonal(0, -2, -1))
+        per_cell = bures_wasserstein(mu_s, cov_s, mu_t, cov_t, gamma)
+    dtype = torch.promote_types(student_feat.dtype, torch.float32)
+    return per_cell.mean().to(dtype)

@@ -3,7 +3,7 @@ import torch
 from mmdet.registry import MODELS
 from torch import nn
 
-from ..functional import wkd_feature_loss
+from ..functional import check_covariance, wkd_feature_loss
 
 
 @MODELS.register_module()
@@ -11,20 +11,25 @@ class WKDFLoss(nn.Module):
     """Wasserstein distance between per-cell Gaussian feature statistics.
 
     ``loss = loss_weight * mean(gamma * ||mu_S - mu_T||^2 +
-    ||sigma_S - sigma_T||^2)``, see :func:`wkd_det.functional.wkd_feature_loss`.
+    ||sigma_S - sigma_T||^2)``, or the Bures term in place of the std term
+    with ``covariance='full'``; see :func:`wkd_det.functional.wkd_feature_loss`.
 
     Args:
         grid (int): G, cells per side of the statistics grid.
         gamma (float): weight of the mean term.
-        eps (float): added to the variance before the square root.
+        eps (float): added to the variance (to the covariance diagonal).
+        covariance (str): 'diagonal' (per-channel std, the default) or
+            'full' (C x C covariance per cell, Bures term; O(C^3) per cell).
         loss_weight (float): overall weight, w_f.
     """
     input_kind = 'features'
 
     def __init__(self, grid: int = 4, gamma: float = 2.0, eps: float = 1e-5,
-                 loss_weight: float = 1.0) -> None:
+                 covariance: str = 'diagonal', loss_weight: float = 1.0) -> None:
         super().__init__()
+        check_covariance(covariance)
         self.grid, self.gamma, self.eps = grid, gamma, eps
+        self.covariance = covariance
         self.loss_weight = loss_weight
 
     def forward(self, student_feat: torch.Tensor,
@@ -32,8 +37,8 @@ class WKDFLoss(nn.Module):
         """Two (B, C, H, W) maps to a scalar loss."""
         return self.loss_weight * wkd_feature_loss(
             student_feat, teacher_feat, grid=self.grid, gamma=self.gamma,
-            eps=self.eps)
+            eps=self.eps, covariance=self.covariance)
 
     def extra_repr(self) -> str:
         return (f'grid={self.grid}, gamma={self.gamma}, eps={self.eps}, '
-                f'loss_weight={self.loss_weight}')
+                f'covariance={self.covariance!r}, loss_weight={self.loss_weight}')
