@@ -21,6 +21,10 @@ def test_demo_pipeline(tiny_digits, tmp_path):
     # The distillation log has the distillation losses.
     log = (work_dir / 'student_wkd-lf' / 'train.log').read_text()
     assert 'loss_wkd_l' in log and 'loss_wkd_f' in log
+    # Both trainings are seeded (--seed 0 by default).
+    for run in ('teacher', 'student_wkd-lf'):
+        log = (work_dir / run / 'train.log').read_text()
+        assert re.search(r'^\s*seed: 0$', log, re.M), run
     # A second run reuses the cached teacher.
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)

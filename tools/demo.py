@@ -15,6 +15,7 @@ Steps, each through the same tools a user runs:
 
 Usage: python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs N]
                             [--student-epochs N] [--data data/digits]
+                            [--seed 0]
 """
 import argparse
 import json
@@ -47,6 +48,8 @@ def main():
     parser.add_argument('--num-train', type=int, default=600,
                         help='images to generate if --data has none')
     parser.add_argument('--num-val', type=int, default=150)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='random seed of both trainings')
     args = parser.parse_args()
     start = time.perf_counter()
     work_dir = osp.abspath(args.work_dir)
@@ -71,7 +74,7 @@ def main():
               f'{teacher_dir}/train.log', flush=True)
         teacher = train_and_test(
             TEACHER, teacher_dir, args.data, args.teacher_epochs,
-            [f'train_dataloader.batch_size={args.batch_size}'])
+            [f'train_dataloader.batch_size={args.batch_size}'], args.seed)
         with open(cache, 'w') as f:
             json.dump(teacher, f, indent=1)
 
@@ -83,7 +86,7 @@ def main():
         DISTILL, student_dir, args.data, args.student_epochs,
         [f'train_dataloader.batch_size={args.batch_size}',
          f'model.teacher_ckpt={teacher["checkpoint"]}'],
-        test_config=STUDENT)
+        args.seed, test_config=STUDENT)
 
     plot_loss_curves({'teacher': read_scalars(teacher_dir),
                       'student, WKD-L+F': read_scalars(student_dir)},
