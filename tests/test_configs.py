@@ -4,18 +4,20 @@ Distillation configs get a generated checkpoint of their teacher's
 architecture (randomly initialised, COCO class count intact) instead of the
 model-zoo URL.
 """
+import argparse
 import glob
 import os.path as osp
 
 import pytest
 from mmdet.registry import MODELS
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from test_distiller import random_checkpoint
 from utils import CONFIG_DIR
 
 import wkd_det  # noqa: F401
 from wkd_det.models.teacher import load_teacher_config
+from wkd_det.runs import digits_options
 
 CONFIGS = sorted(
     osp.relpath(path, CONFIG_DIR)
@@ -58,3 +60,20 @@ def test_config_builds(config, teacher_ckpt):
     if cfg.model.type == 'DetectionDistiller':
         assert set(model.distill_losses) == {
             name for name, term in cfg.model.distill_losses.items() if term}
+
+
+@pytest.mark.parametrize('epochs, milestone', [(2, 2), (6, 5), (12, 10)])
+def test_digits_options_move_the_step_decay(epochs, milestone):
+    """The tools' ``--*-epochs`` keep the digits schedule's shape: the LR
+    step at 5/6 of the epochs (at the end, so none, for 2)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    options = parser.parse_args(
+        ['--cfg-options', *digits_options('data/digits', epochs)]).cfg_options
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'digits',
+                                   'wkd-lf_retinanet_r50_to_r18_digits.py'))
+    cfg.merge_from_dict(options)
+    step = cfg.param_scheduler[1]
+    assert cfg.train_cfg.max_epochs == epochs
+    assert (step.type, step.end, step.milestones) == ('MultiStepLR', epochs,
+                                                      [milestone])

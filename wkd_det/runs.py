@@ -34,11 +34,15 @@ def digits_data_options(data_root: str) -> List[str]:
 
 def digits_options(data_root: str, epochs: int,
                    seed: Optional[int] = None) -> List[str]:
-    """:func:`digits_data_options` plus ``epochs`` epochs of training,
+    """:func:`digits_data_options` plus ``epochs`` epochs of training (the
+    step decay of the digits schedule moved with them: at 5/6 of the
+    epochs, as the configs' epoch 5 of 6, so none within 2 epochs),
     validation left to the test tool, and the seed if given."""
     options = digits_data_options(data_root) + [
         'train_dataloader.num_workers=1',
         f'train_cfg.max_epochs={epochs}',
+        f'param_scheduler.1.end={epochs}',
+        f'param_scheduler.1.milestones=[{max(1, round(epochs * 5 / 6))}]',
         f'train_cfg.val_interval={epochs + 1}',
         'default_hooks.logger.interval=10',
     ]
