@@ -59,6 +59,7 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert '| WKD-L+F @lam50: `model.distill_losses.loss_wkd_l.wd_weight=50` | 1 |' \
         in report
     assert '- `python tools/benchmark_accuracy.py' in report
+    assert ' --jobs 2` (2 run(s) at a time, ' in report
     runs = json.loads((tmp_path / 'bench' / 'results.json').read_text())
     assert sorted(runs['runs']) == ['student/seed0', 'student/seed1',
                                     'wkd-lf/seed0', 'wkd-lf/seed1',

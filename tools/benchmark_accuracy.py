@@ -101,6 +101,7 @@ def report_section(results, pair, args):
               'Commands (train times are for the runs at a time and threads '
               'each that they name):', '',
               *sorted({f'- `{r.get("command", "not recorded")}`'
+                       + (f' ({r["load"]})' if 'load' in r else '')
                        for r in runs.values()}), '',
               f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
               f'Python {platform.python_version()}, torch {torch.__version__}, '
@@ -158,8 +159,8 @@ def main():
         parser.error('a --variant applies to distillation methods only')
     args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
     env = dict(OMP_NUM_THREADS=str(args.threads))
-    command = ('python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:]) +
-               f' ({args.jobs} run(s) at a time, {args.threads} thread(s) each)')
+    command = 'python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:])
+    load = f'{args.jobs} run(s) at a time, {args.threads} thread(s) each'
     work_dir = osp.abspath(args.work_dir or osp.join(
         REPO_ROOT, 'work_dirs', f'benchmark_{args.pair}'))
     args.results = osp.join(work_dir, 'results.json')
@@ -212,7 +213,7 @@ def main():
             config, osp.join(work_dir, name, f'seed{seed}'), args.data,
             args.student_epochs, extra, seed, test_config=student_cfg,
             env=env)
-        result.update(command=command, options=options)
+        result.update(command=command, load=load, options=options)
         with lock:
             results['runs'][key] = result
             save()
