@@ -93,6 +93,8 @@ def main():
                      osp.join(work_dir, 'loss_curves.png'))
     val_dir = osp.join(args.data, 'val')
     images = [osp.join(val_dir, name) for name in sorted(os.listdir(val_dir))[:6]]
+    print(f'[demo] drawing the student\'s detections on {len(images)} val '
+          'images', flush=True)
     plot_detections(STUDENT, student['checkpoint'], images,
                     osp.join(work_dir, 'detections.png'))
 
