@@ -15,6 +15,8 @@ from mmengine.structures import InstanceData
 from utils import CONFIG_DIR
 
 from wkd_det.engine import DistillLossWeightHook
+from wkd_det.functional import wkd_logit_loss
+from wkd_det.models.logit_sources import LogitBatch, sample_weights
 from wkd_det.models.recorder import CallRecorder
 
 register_all_modules()
@@ -101,10 +103,15 @@ def test_two_stage_teacher_classifies_the_students_rois(teacher_ckpts):
     rois = student_rois.pop()[0]['rois']
     assert rois.size(0) > 0
     assert torch.equal(rois, teacher_rois.pop()[0]['rois'])
-    student_logits, teacher_logits, labels = terms['loss_wkd_l'].pop()[0].values()
+    inputs = terms['loss_wkd_l'].pop()[0]
+    student_logits, teacher_logits, labels = (
+        inputs['student_logits'], inputs['teacher_logits'], inputs['labels'])
     assert student_logits.shape == teacher_logits.shape == (rois.size(0), 11)
     assert student_logits.requires_grad and not teacher_logits.requires_grad
     assert labels.max() == 10  # background last, sampled negatives present
+    # softmax RoI logits, every sampled RoI weighted 1, the plain mean
+    assert inputs['head'] == 'softmax'
+    assert inputs['weight'] is None and inputs['avg_factor'] is None
     for name in LOGIT_AND_FEATURE:
         assert torch.isfinite(losses[name]) and losses[name] > 0
     assert {'loss_cls', 'loss_bbox', 'loss_rpn_cls'} <= set(losses)
@@ -122,17 +129,69 @@ def test_anchor_head_targets_are_the_students_assignment(teacher_ckpts):
         distiller.loss(*batch())
     calls = [signature.bind(*call.args, **call.kwargs).arguments
              for call in per_level.call_args_list]
-    student_logits, teacher_logits, labels = terms['loss_wkd_l'].pop()[0].values()
+    inputs = terms['loss_wkd_l'].pop()[0]
+    student_logits, teacher_logits, labels = (
+        inputs['student_logits'], inputs['teacher_logits'], inputs['labels'])
     own_labels = torch.cat([c['labels'].reshape(-1) for c in calls])
     own_weights = torch.cat([c['label_weights'].reshape(-1) for c in calls])
     assert torch.equal(labels, own_labels[own_weights > 0])
     assert (labels == 10).any() and (labels < 10).any()
-    assert student_logits.shape == teacher_logits.shape == (labels.numel(), 11)
-    assert torch.equal(student_logits[:, -1], torch.zeros(labels.numel()))
+    # the C sigmoid logits themselves; the loss builds the background mass
+    assert inputs['head'] == 'sigmoid'
+    assert student_logits.shape == teacher_logits.shape == (labels.numel(), 10)
     own_scores = torch.cat([
         c['cls_score'].permute(0, 2, 3, 1).reshape(-1, 10) for c in calls
     ])[own_weights > 0]
-    assert torch.equal(student_logits[:, :10], own_scores)
+    assert torch.equal(student_logits, own_scores)
+    # normalised by the head's own avg_factor (its positives), negatives at
+    # the anchor heads' default weight 0
+    assert inputs['avg_factor'] == calls[0]['avg_factor'] == (labels < 10).sum()
+    assert torch.equal(inputs['weight'], (labels < 10).float())
+
+
+def test_negative_weights_and_top_k_per_image():
+    teacher = torch.tensor([[-9.0, -9.0], [2.0, -9.0], [-1.0, -9.0],
+                            [0.5, -9.0], [-3.0, -9.0], [1.0, 3.0]])
+    labels = torch.tensor([2, 2, 2, 2, 2, 0])  # 2 = background
+    images = torch.tensor([0, 0, 0, 1, 1, 1])
+    batch = LogitBatch(teacher.clone(), teacher, labels, 'sigmoid', 1.0, images)
+    assert sample_weights(batch, 1.0) is None
+    torch.testing.assert_close(sample_weights(batch, 0.25),
+                               torch.tensor([.25, .25, .25, .25, .25, 1.]))
+    # top-1 negative per image by teacher score: anchor 1 and anchor 3
+    torch.testing.assert_close(sample_weights(batch, 0.5, neg_topk=1),
+                               torch.tensor([0., .5, 0., .5, 0., 1.]))
+
+
+def test_schedule_decays_lambda_not_the_target_term(teacher_ckpts):
+    """At schedule scale 0 the WKD-L term is its target term L_t alone (the
+    authors keep L_t at its weight); whole terms such as KD vanish."""
+    terms = {'loss_wkd_l': dict(type='WKDLLoss', wd_weight=10.0),
+             'loss_kd': dict(type='KDLoss')}
+    distiller = build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'],
+                                terms).train()
+    recorded = record_terms(distiller)
+    recorded['loss_wkd_l'].active = True
+    distiller.loss_weight_scale = 0.0
+    torch.manual_seed(0)
+    losses = distiller.loss(*batch())
+    inputs = recorded['loss_wkd_l'].pop()[0]
+    assert inputs['schedule_scale'] == 0.0
+    target_only = wkd_logit_loss(
+        inputs['student_logits'], inputs['teacher_logits'], inputs['labels'],
+        distiller.distill_losses['loss_wkd_l'].cost, wd_weight=0.0)
+    torch.testing.assert_close(losses['loss_wkd_l'], target_only)
+    assert losses['loss_wkd_l'] > 0 and losses['loss_kd'] == 0
+
+
+@pytest.mark.parametrize('option, message', [
+    (dict(neg_weight=-1.0), 'neg_weight must be >= 0'),
+    (dict(neg_topk=0), 'neg_topk must be a positive int'),
+])
+def test_bad_negative_options_are_refused(teacher_ckpts, option, message):
+    with pytest.raises(ValueError, match=f'distill_losses.loss_kd: {message}'):
+        build_distiller('retinanet', teacher_ckpts['retinanet'],
+                        {'loss_kd': dict(type='KDLoss', **option)})
 
 
 def test_full_covariance_wkd_f_trains_projector_and_student(teacher_ckpts):
@@ -254,3 +313,36 @@ def test_cosine_loss_weight_schedule():
     assert constant.scale(30, 40, 10) == 1.0
     with pytest.raises(ValueError, match='schedule'):
         DistillLossWeightHook(schedule='linear')
+
+
+def test_feature_terms_skip_the_batch_padding(teacher_ckpts):
+    """An image smaller than the padded batch is distilled on its own valid
+    region of each map; unpadded batches take one call."""
+    distiller = build_distiller('retinanet', teacher_ckpts['retinanet'], {
+        'loss_fitnet': dict(type='FitNetLoss', levels=[0, 1])}).train()
+    inputs, samples = batch()
+    samples[1].set_metainfo(dict(img_shape=(96, 64)))  # padded to 128 x 128
+    term = distiller.distill_losses['loss_fitnet']
+    with mock.patch.object(term, 'forward', wraps=term.forward) as forward:
+        distiller.loss(inputs, samples)
+    shapes = [tuple(call.args[0].shape) for call in forward.call_args_list]
+    # level 0 is stride 8 (16 x 16), level 1 stride 16 (8 x 8)
+    assert shapes == [(1, 256, 16, 16), (1, 256, 12, 8),
+                      (1, 256, 8, 8), (1, 256, 6, 4)]
+    with mock.patch.object(term, 'forward', wraps=term.forward) as forward:
+        distiller.loss(*batch())
+    assert [tuple(c.args[0].shape) for c in forward.call_args_list] == [
+        (2, 256, 16, 16), (2, 256, 8, 8)]
+
+
+def test_conv_bn_projector(teacher_ckpts):
+    distiller = build_distiller('retinanet', teacher_ckpts['retinanet'], {
+        'loss_wkd_f': dict(type='WKDFLoss', projector='conv_bn', levels=[0],
+                           normalize=True, cell_size=4)}).train()
+    assert isinstance(distiller.projectors['loss_wkd_f'][0][1],
+                      torch.nn.BatchNorm2d)
+    assert 'loss_wkd_f.0.1.running_mean' in distiller.distiller_state_dict()
+    loss = distiller.loss(*batch())['loss_wkd_f']
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    assert distiller.projectors['loss_wkd_f'][0][0].weight.grad.abs().sum() > 0

@@ -113,3 +113,33 @@ def test_bfloat16_inputs_computed_in_float32():
     fs, ft = maps((1, 3, 8, 8), dtype=torch.float32)
     loss = wkd_feature_loss(fs.bfloat16(), ft.bfloat16())
     assert loss.dtype == torch.float32
+
+
+@pytest.mark.parametrize('hw,cell_size,grid', [((12, 10), 4, 2), ((48, 40), 8, 5),
+                                               ((3, 3), 8, 1)])
+def test_cell_size_sizes_the_grid_per_map(hw, cell_size, grid):
+    """G = round(min(H, W) / cell_size), at least 1: fine cells on large
+    maps, one cell on tiny ones."""
+    fs, ft = maps((1, 3, *hw), seed=2)
+    torch.testing.assert_close(
+        wkd_feature_loss(fs, ft, cell_size=cell_size, gamma=3.0),
+        naive_wkd_f(fs, ft, grid, 3.0, 1e-5), rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize('covariance', ['diagonal', 'full'])
+def test_normalize_divides_by_the_teachers_energy(covariance):
+    """The normalised loss is W2 over the teacher's gamma ||mu||^2 +
+    ||sigma||^2 (trace of its covariance for 'full'), so scaling both maps
+    leaves it unchanged (up to eps) while the raw W2 scales with the
+    square."""
+    fs, ft = maps((2, 4, 8, 8), seed=3, offset=0.5)
+    mu_t, sd_t = naive_grid_stats(ft, 2, 1e-5)
+    energy = (2.0 * (mu_t**2).sum(1) + (sd_t**2).sum(1)).mean()
+    ours = wkd_feature_loss(fs, ft, grid=2, normalize=True)
+    torch.testing.assert_close(ours, naive_wkd_f(fs, ft, 2, 2.0, 1e-5) / energy,
+                               rtol=1e-5, atol=0)
+    scaled = wkd_feature_loss(100 * fs, 100 * ft, grid=2, eps=0.0,
+                              normalize=True, covariance=covariance)
+    plain = wkd_feature_loss(fs, ft, grid=2, eps=0.0, normalize=True,
+                             covariance=covariance)
+    torch.testing.assert_close(scaled, plain, rtol=1e-6, atol=0)

@@ -1,4 +1,6 @@
 """Sinkhorn and WKD-L against a naive per-sample reference."""
+import warnings
+
 import pytest
 import torch
 
@@ -15,7 +17,8 @@ def random_cost(k, dtype=torch.float64, seed=0):
 
 def naive_nontarget_wd(z_s, z_t, labels, cost, tau, eps, iters):
     """Per-sample Sinkhorn with the cost sub-matrix gathered per sample (the
-    formulation of the WKD authors' public classification code)."""
+    formulation of the WKD authors' public classification code: u0 = 1/K,
+    then v, then u, each iteration)."""
     out = []
     for n in range(z_s.size(0)):
         keep = [k for k in range(z_s.size(1)) if k != int(labels[n])]
@@ -23,10 +26,10 @@ def naive_nontarget_wd(z_s, z_t, labels, cost, tau, eps, iters):
         q = torch.softmax(z_t[n, keep] / tau, 0)
         sub = cost[keep][:, keep]
         kernel = torch.exp(-sub / eps)
-        v = torch.ones_like(q)
+        u = torch.full_like(p, 1.0 / len(keep))  # the authors' u0 = 1/K
         for _ in range(iters):
-            u = p / (kernel @ v)
             v = q / (kernel.t() @ u)
+            u = p / (kernel @ v)
         plan = u[:, None] * kernel * v[None, :]
         out.append((plan * sub).sum())
     return torch.stack(out)
@@ -64,7 +67,7 @@ def test_full_loss_matches_naive():
     ref = (0.7 * naive_target_loss(z_s, z_t, y) + 30.0 *
            naive_nontarget_wd(z_s, z_t, y, cost, 2.0, 0.05, 10).mean())
     torch.testing.assert_close(ours, ref, rtol=1e-5, atol=0)
-    torch.testing.assert_close(target_loss(z_s, z_t, y),
+    torch.testing.assert_close(target_loss(z_s, z_t, y).mean(),
                                naive_target_loss(z_s, z_t, y), rtol=1e-10, atol=0)
 
 
@@ -201,3 +204,16 @@ def test_bfloat16_logits_give_float32_loss():
     z_s, z_t, y = logits(8, 5, dtype=torch.float32)
     loss = wkd_logit_loss(z_s.bfloat16(), z_t.bfloat16(), y, random_cost(5).float())
     assert loss.dtype == torch.float32
+
+
+def test_unconverged_plan_warns_once_naming_eps_and_iters(monkeypatch):
+    from wkd_det.functional import sinkhorn
+    monkeypatch.setattr(sinkhorn, '_WARNED', set())
+    z_s, z_t, y = logits(8, 6, seed=8)
+    cost = random_cost(6, seed=8)
+    with pytest.warns(UserWarning, match=r'eps=0\.01 and iters=10'):
+        nontarget_wasserstein(z_s, z_t, y, cost, eps=0.01, iters=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        nontarget_wasserstein(z_s, z_t, y, cost, eps=0.01, iters=10)  # once
+        nontarget_wasserstein(z_s, z_t, y, cost, eps=0.2, iters=500)  # converged

@@ -11,6 +11,13 @@ and the loss is ``mean over images and cells of (gamma * ||mu_S - mu_T||^2 +
 ||sigma_S - sigma_T||^2)``, the norms taken over channels. The full-covariance
 (Bures) form is an option, in :mod:`.gaussian_covariance`.
 
+Detection options: ``cell_size`` sizes the grid per map (G = round(min(H,
+W) / cell_size), at least 1) instead of one G for every FPN level, and
+``normalize`` divides the loss by the teacher's own statistics energy,
+``mean over cells of (gamma * ||mu_T||^2 + ||sigma_T||^2)`` (no gradient),
+so the loss is a relative W2 and levels whose raw W2 differ by orders of
+magnitude weigh alike.
+
 The statistics are a custom autograd function that walks the maps in blocks
 of whole channels (a few MB each): the full-size intermediates (the centred
 square, the spread gradients) stay in cache, so a map is read from memory
@@ -143,12 +150,23 @@ def check_covariance(covariance: str) -> None:
                          f'{COVARIANCE_FORMS}')
 
 
+def grid_for(height: int, width: int, grid: int,
+             cell_size: Optional[int] = None) -> int:
+    """G of a (height, width) map: ``grid``, or with ``cell_size`` the number
+    of cells of about that many positions along the shorter side (>= 1)."""
+    if cell_size is None:
+        return grid
+    return max(1, round(min(height, width) / cell_size))
+
+
 def wkd_feature_loss(student_feat: torch.Tensor,
                      teacher_feat: torch.Tensor,
                      grid: int = 4,
                      gamma: float = 2.0,
                      eps: float = 1e-5,
-                     covariance: str = 'diagonal') -> torch.Tensor:
+                     covariance: str = 'diagonal',
+                     cell_size: Optional[int] = None,
+                     normalize: bool = False) -> torch.Tensor:
     """WKD-F loss between two (B, C, H, W) maps of the same shape, a scalar
     (see module docstring); 0 for an empty batch.
 
@@ -168,6 +186,7 @@ def wkd_feature_loss(student_feat: torch.Tensor,
                          'use levels of the same stride')
     if student_feat.size(0) == 0:
         return student_feat.sum() * 0.0
+    grid = grid_for(*student_feat.shape[-2:], grid, cell_size)
     if covariance == 'diagonal':
         mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
         mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)
@@ -181,5 +200,13 @@ def wkd_feature_loss(student_feat: torch.Tensor,
         check_finite('WKD-F', student_feat=mu_s + cov_s.diagonal(0, -2, -1),
                      teacher_feat=mu_t + cov_t.diagonal(0, -2, -1))
         per_cell = bures_wasserstein(mu_s, cov_s, mu_t, cov_t, gamma)
+    loss = per_cell.mean()
+    if normalize:
+        if covariance == 'diagonal':  # (B, C, G, G) statistics
+            energy = gamma * mu_t.pow(2).sum(1) + sigma_t.pow(2).sum(1)
+        else:  # (B, G, G, C) means, (B, G, G, C, C) covariances
+            energy = gamma * mu_t.pow(2).sum(-1) + cov_t.diagonal(
+                0, -2, -1).sum(-1)
+        loss = loss / energy.mean().detach().clamp_min(1e-12)
     dtype = torch.promote_types(student_feat.dtype, torch.float32)
-    return per_cell.mean().to(dtype)
+    return loss.to(dtype)

@@ -1,4 +1,6 @@
 """KD baseline as a registered MMDetection loss (math: functional.divergences)."""
+from typing import Optional
+
 import torch
 from mmdet.registry import MODELS
 from torch import nn
@@ -22,10 +24,16 @@ class KDLoss(nn.Module):
 
     def forward(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor,
-                labels: torch.Tensor = None) -> torch.Tensor:
-        """(N, K) logits to a scalar; ``labels`` is accepted and unused."""
+                labels: Optional[torch.Tensor] = None,
+                head: str = 'softmax',
+                weight: Optional[torch.Tensor] = None,
+                avg_factor: Optional[float] = None) -> torch.Tensor:
+        """Logits of a ``head`` ('softmax' or 'sigmoid') to a scalar, the
+        per-sample terms weighted and divided by ``avg_factor`` (see
+        :func:`wkd_det.functional.kd_loss`); ``labels`` is unused."""
         return self.loss_weight * kd_loss(student_logits, teacher_logits,
-                                          tau=self.tau)
+                                          tau=self.tau, head=head,
+                                          weight=weight, avg_factor=avg_factor)
 
     def extra_repr(self) -> str:
         return f'tau={self.tau}, loss_weight={self.loss_weight}'

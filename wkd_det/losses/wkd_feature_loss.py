@@ -1,4 +1,6 @@
 """WKD-F as a registered MMDetection loss (math: functional.gaussian_features)."""
+from typing import Optional
+
 import torch
 from mmdet.registry import MODELS
 from torch import nn
@@ -16,6 +18,11 @@ class WKDFLoss(nn.Module):
 
     Args:
         grid (int): G, cells per side of the statistics grid.
+        cell_size (int, optional): instead of one G for every level, cells
+            of about this many positions along the shorter side of each
+            map (G = round(min(H, W) / cell_size), at least 1).
+        normalize (bool): divide by the teacher's statistics energy, so the
+            loss is a relative W2 and FPN levels weigh alike.
         gamma (float): weight of the mean term.
         eps (float): added to the variance (to the covariance diagonal).
         covariance (str): 'diagonal' (per-channel std, the default) or
@@ -25,11 +32,15 @@ class WKDFLoss(nn.Module):
     input_kind = 'features'
 
     def __init__(self, grid: int = 4, gamma: float = 2.0, eps: float = 1e-5,
-                 covariance: str = 'diagonal', loss_weight: float = 1.0) -> None:
+                 covariance: str = 'diagonal', cell_size: Optional[int] = None,
+                 normalize: bool = False, loss_weight: float = 1.0) -> None:
         super().__init__()
         check_covariance(covariance)
+        if cell_size is not None and not cell_size >= 1:
+            raise ValueError(f'WKD-F: cell_size must be >= 1, got {cell_size}')
         self.grid, self.gamma, self.eps = grid, gamma, eps
-        self.covariance = covariance
+        self.covariance, self.cell_size = covariance, cell_size
+        self.normalize = normalize
         self.loss_weight = loss_weight
 
     def forward(self, student_feat: torch.Tensor,
@@ -37,8 +48,10 @@ class WKDFLoss(nn.Module):
         """Two (B, C, H, W) maps to a scalar loss."""
         return self.loss_weight * wkd_feature_loss(
             student_feat, teacher_feat, grid=self.grid, gamma=self.gamma,
-            eps=self.eps, covariance=self.covariance)
+            eps=self.eps, covariance=self.covariance, cell_size=self.cell_size,
+            normalize=self.normalize)
 
     def extra_repr(self) -> str:
         return (f'grid={self.grid}, gamma={self.gamma}, eps={self.eps}, '
-                f'covariance={self.covariance!r}, loss_weight={self.loss_weight}')
+                f'covariance={self.covariance!r}, cell_size={self.cell_size}, '
+                f'normalize={self.normalize}, loss_weight={self.loss_weight}')

@@ -1,5 +1,6 @@
 """DetectionDistiller: a student detector trained with a frozen teacher."""
 import logging
+import math
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -11,13 +12,14 @@ from mmengine.logging import MessageHub, print_log
 from torch import nn
 
 from ..cost_matrix import BACKGROUND, resolve_cost_matrix
-from .logit_sources import build_logit_source
+from .logit_sources import build_logit_source, sample_weights
 from .normalization import same_normalization, to_teacher_normalization
 from .recorder import CallRecorder, recording
 from .teacher import build_teacher
 
 #: options of a ``distill_losses`` entry that the distiller consumes
-ATTACH_OPTIONS = {'logits': ('cost', ), 'features': ('levels', 'projector')}
+ATTACH_OPTIONS = {'logits': ('cost', 'neg_weight', 'neg_topk'),
+                  'features': ('levels', 'projector')}
 
 
 @MODELS.register_module()
@@ -32,10 +34,16 @@ class DetectionDistiller(BaseDetector):
         losses = student.loss(...) + {name: scale * term(student, teacher)}
 
     ``scale`` is :attr:`loss_weight_scale` (1, or the value set by
-    ``DistillLossWeightHook``). Logit terms get (N, K) logits with K =
-    num_classes + 1, background last; feature terms get each selected FPN
-    level, the student's projected to the teacher's channels, averaged over
-    levels. ``predict`` and ``_forward`` are the student's.
+    ``DistillLossWeightHook``); a term with a ``scheduled`` attribute (WKD-L:
+    lambda only, L_t keeps its weight) gets it as ``schedule_scale``
+    instead. Logit terms get a :class:`.logit_sources.LogitBatch` (softmax
+    RoI logits, or sigmoid anchor logits normalised by the positives) with
+    per-sample weights (:func:`.logit_sources.sample_weights`); feature
+    terms get each selected FPN level, the student's projected to the
+    teacher's channels, averaged over levels, on each image's valid region
+    only (the batch padding left out: one call per image when images are
+    padded differently). ``predict`` and ``_forward``
+    are the student's.
 
     The teacher is frozen, always in eval mode, and not a submodule: it is
     outside ``state_dict``, the optimizer and DDP, and follows the model in
@@ -70,8 +78,9 @@ class DetectionDistiller(BaseDetector):
             ``'fc'`` or a file, see :func:`wkd_det.cost_matrix.
             resolve_cost_matrix`), ``levels`` (feature terms: ``None`` = all
             neck outputs, or a list of indices) and ``projector`` (feature
-            terms: ``'conv'`` = learnable 1x1 conv per level, default, or
-            ``'identity'`` when the channel counts agree). An entry set to
+            terms: ``'conv'`` = learnable 1x1 conv per level, default,
+            ``'conv_bn'`` = 1x1 conv + BN, or ``'identity'`` when the
+            channel counts agree). An entry set to
             ``None`` is left out, so a derived config can drop a term.
         teacher_key_tolerance (int): how many missing, unexpected or
             reshaped teacher weights are accepted. Defaults to 0.
@@ -101,6 +110,7 @@ class DetectionDistiller(BaseDetector):
         self.distill_losses = nn.ModuleDict()
         self.projectors = nn.ModuleDict()
         self.levels: Dict[str, List[int]] = {}
+        self.negatives: Dict[str, tuple] = {}
         self.logit_source = None
         self.cost_files: Dict[str, str] = {}
         for name, cfg in distill_losses.items():
@@ -120,7 +130,7 @@ class DetectionDistiller(BaseDetector):
         if 'loss' not in name:
             raise ValueError(f"{where}: the name must contain 'loss' (MMEngine "
                              'only optimises log entries named so)')
-        options = {key: cfg.pop(key) for key in ('cost', 'levels', 'projector')
+        options = {key: cfg.pop(key) for key in sum(ATTACH_OPTIONS.values(), ())
                    if key in cfg}
         if MODELS.get(cfg.get('type')) is None:
             raise ValueError(f'{where}: unknown loss type {cfg.get("type")!r} '
@@ -133,7 +143,7 @@ class DetectionDistiller(BaseDetector):
                              "'features')")
         allowed = ATTACH_OPTIONS[kind]
         if kind == 'logits' and not hasattr(term, 'set_cost'):
-            allowed = ()
+            allowed = tuple(key for key in allowed if key != 'cost')
         for key in options:
             if key not in allowed:
                 raise ValueError(f'{where}: option {key!r} does not apply to '
@@ -142,6 +152,10 @@ class DetectionDistiller(BaseDetector):
             if self.logit_source is None:
                 self.logit_source = build_logit_source(self.student,
                                                        self.teacher)
+            self.negatives[name] = _negative_options(
+                where, options.get('neg_weight',
+                                   self.logit_source.default_neg_weight),
+                options.get('neg_topk'))
             if hasattr(term, 'set_cost'):
                 cost = options.get('cost', 'uniform')
                 if isinstance(cost, str) and cost not in ('uniform', 'fc'):
@@ -168,6 +182,10 @@ class DetectionDistiller(BaseDetector):
                              f'(valid indices 0..{num_levels - 1})')
         if projector == 'conv':
             layers = [nn.Conv2d(channels_s, channels_t, 1) for _ in levels]
+        elif projector == 'conv_bn':
+            layers = [nn.Sequential(nn.Conv2d(channels_s, channels_t, 1),
+                                    nn.BatchNorm2d(channels_t))
+                      for _ in levels]
         elif projector == 'identity':
             if channels_s != channels_t:
                 raise ValueError(f"{where}: projector='identity' needs equal "
@@ -175,8 +193,8 @@ class DetectionDistiller(BaseDetector):
                                  f'teacher neck {channels_t}')
             layers = [nn.Identity() for _ in levels]
         else:
-            raise ValueError(f"{where}: projector must be 'conv' or "
-                             f"'identity', got {projector!r}")
+            raise ValueError(f"{where}: projector must be 'conv', 'conv_bn' "
+                             f"or 'identity', got {projector!r}")
         self.levels[name] = levels
         self.projectors[name] = nn.ModuleList(layers)
 
@@ -192,22 +210,32 @@ class DetectionDistiller(BaseDetector):
         _check_finite('FPN features', teacher_feats)
         if self.logit_source is not None:
             logits = self.logit_source.collect(self.teacher, teacher_feats)
-            _check_finite('logits', [logits[1]])
+            _check_finite('logits', [logits.teacher_logits])
+        scale = self.loss_weight_scale
+        image_sizes = [sample.metainfo.get('img_shape')
+                       for sample in batch_data_samples]
         for name, term in self.distill_losses.items():
             if name in losses:
                 raise ValueError(f'distill_losses.{name}: the student already '
                                  'logs a loss of that name')
             if term.input_kind == 'logits':
-                loss = term(*logits)
+                inputs = logits.loss_inputs(
+                    sample_weights(logits, *self.negatives[name]))
+                if getattr(term, 'scheduled', None):
+                    losses[name] = term(**inputs, schedule_scale=scale)
+                    continue
+                loss = term(**inputs)
             else:
                 _check_same_sizes(name, self.levels[name], student_feats,
                                   teacher_feats)
                 loss = sum(
-                    term(project(student_feats[i]), teacher_feats[i])
+                    _on_valid_region(term, project(student_feats[i]),
+                                     teacher_feats[i], image_sizes,
+                                     batch_inputs.shape[-2:])
                     for i, project in zip(self.levels[name],
                                           self.projectors[name]))
                 loss = loss / len(self.levels[name])
-            losses[name] = self.loss_weight_scale * loss
+            losses[name] = scale * loss
         return losses
 
     def check_dataset_classes(self, classes: Sequence[str]) -> None:
@@ -307,6 +335,17 @@ def _first_differences(a: Sequence[str], b: Sequence[str]) -> list:
     return [(i, a[i], b[i]) for i in range(length) if a[i] != b[i]][:5]
 
 
+def _negative_options(where: str, neg_weight: float,
+                      neg_topk: Optional[int]) -> tuple:
+    """Checked ``(neg_weight, neg_topk)`` of a logit term."""
+    if not float(neg_weight) >= 0:
+        raise ValueError(f'{where}: neg_weight must be >= 0, got {neg_weight!r}')
+    if neg_topk is not None and not (isinstance(neg_topk, int) and neg_topk > 0):
+        raise ValueError(f'{where}: neg_topk must be a positive int or None, '
+                         f'got {neg_topk!r}')
+    return float(neg_weight), neg_topk
+
+
 def _check_finite(what: str, tensors: Sequence[torch.Tensor]) -> None:
     """Refuse non-finite teacher outputs before a loss uses them."""
     finite = torch.stack([torch.isfinite(t).all() for t in tensors])
@@ -316,6 +355,24 @@ def _check_finite(what: str, tensors: Sequence[torch.Tensor]) -> None:
             f'teacher {what} are non-finite (NaN or inf) at iteration '
             f'{iteration}; the student was not updated with them. Check '
             'teacher_ckpt and the input normalisation.')
+
+
+def _on_valid_region(term: nn.Module, student_feat: torch.Tensor,
+                     teacher_feat: torch.Tensor, image_sizes: list,
+                     input_size) -> torch.Tensor:
+    """``term`` on the part of each image's map that covers the image, not
+    the batch padding: one call when no image is padded at this level,
+    else the mean of one call per image on its cropped maps."""
+    height, width = student_feat.shape[-2:]
+    valid = [(height, width) if size is None else
+             (min(height, math.ceil(size[0] * height / input_size[0])),
+              min(width, math.ceil(size[1] * width / input_size[1])))
+             for size in image_sizes]
+    if all(v == (height, width) for v in valid):
+        return term(student_feat, teacher_feat)
+    return sum(term(student_feat[i:i + 1, :, :h, :w],
+                    teacher_feat[i:i + 1, :, :h, :w])
+               for i, (h, w) in enumerate(valid)) / len(valid)
 
 
 def _check_same_sizes(name: str, levels: List[int], student_feats,

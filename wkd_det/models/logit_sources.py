@@ -2,18 +2,26 @@
 
 A logit source pairs, for one training step, the student's classification
 logits with the teacher's logits for the same samples and the student's own
-targets, all (N, K) / (N,) with K = num_classes + 1, background last:
+targets, as a :class:`LogitBatch`; targets are class indices in [0, K) with
+K = num_classes + 1, background last:
 
 - :class:`RoIHeadLogits` (two-stage, ``StandardRoIHead``): the RoIs the
   student samples for its bbox loss; the teacher's RoI head classifies the
   same boxes on the teacher's own FPN features (its RPN is not run).
-  Targets are the sampler's labels.
+  Targets are the sampler's labels; softmax logits (N, K); the terms
+  average over the sampled RoIs.
 - :class:`AnchorHeadLogits` (one-stage sigmoid ``AnchorHead``, e.g.
-  RetinaNet): every anchor with non-zero label weight; the C sigmoid logits
-  get a zero background logit appended. Targets are the student head's own
-  anchor assignment (background = num_classes).
+  RetinaNet): every anchor with non-zero label weight, with its C sigmoid
+  logits (the terms build the (C + 1)-way distribution, see
+  :mod:`wkd_det.functional.class_distributions`). Targets are the student
+  head's own anchor assignment (background = num_classes); the terms are
+  normalised by the number of positive anchors, the head's own avg_factor,
+  as its focal loss is.
+
+Negatives (background targets) get their own weight per term:
+:func:`sample_weights`.
 """
-from typing import Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence
 
 import torch
 from mmdet.models.dense_heads import AnchorHead
@@ -21,9 +29,60 @@ from mmdet.models.detectors import SingleStageDetector, TwoStageDetector
 from mmdet.models.roi_heads import StandardRoIHead
 from torch import nn
 
+from ..functional import class_log_probs
 from .recorder import CallRecorder
 
-LogitTriple = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+class LogitBatch(NamedTuple):
+    """One step's paired logits.
+
+    Attributes:
+        student_logits (Tensor): (N, K) softmax or (N, C) sigmoid logits.
+        teacher_logits (Tensor): the teacher's, same shape, no gradient.
+        labels (Tensor): (N,) targets, background = K - 1.
+        head (str): 'softmax' or 'sigmoid'.
+        avg_factor (float, optional): divisor of the weighted sum (None:
+            the number of samples).
+        images (Tensor): (N,) index of each sample's image in the batch.
+    """
+    student_logits: torch.Tensor
+    teacher_logits: torch.Tensor
+    labels: torch.Tensor
+    head: str
+    avg_factor: Optional[float]
+    images: torch.Tensor
+
+    def loss_inputs(self, weight: Optional[torch.Tensor]) -> dict:
+        """Keyword arguments of a logit loss's ``forward``."""
+        return dict(student_logits=self.student_logits,
+                    teacher_logits=self.teacher_logits, labels=self.labels,
+                    head=self.head, weight=weight, avg_factor=self.avg_factor)
+
+
+def sample_weights(batch: LogitBatch, neg_weight: float = 1.0,
+                   neg_topk: Optional[int] = None) -> Optional[torch.Tensor]:
+    """(N,) weights: 1 for samples with a class target, ``neg_weight`` for
+    background ones; with ``neg_topk``, only the ``neg_topk`` background
+    samples of each image that the teacher scores highest (foreground mass
+    ``1 - p_T(bg)``) keep ``neg_weight``, the rest get 0. None when every
+    weight is 1 (the plain mean)."""
+    if neg_weight == 1.0 and neg_topk is None:
+        return None
+    num_classes = class_log_probs(batch.teacher_logits[:1], 1.0,
+                                  batch.head).size(1)
+    negative = batch.labels == num_classes - 1
+    weight = torch.where(negative, neg_weight, 1.0).to(
+        batch.teacher_logits.dtype)
+    if neg_topk is not None:
+        score = -torch.expm1(class_log_probs(batch.teacher_logits, 1.0,
+                                             batch.head)[:, -1])
+        keep = torch.zeros_like(negative)
+        for image in batch.images.unique():
+            candidates = torch.nonzero(negative & (batch.images == image))[:, 0]
+            top = score[candidates].topk(min(neg_topk, len(candidates))).indices
+            keep[candidates[top]] = True
+        weight = torch.where(negative & ~keep, 0.0, weight)
+    return weight
 
 SUPPORTED = ('two-stage detectors with a StandardRoIHead and a softmax bbox '
              'head (e.g. FasterRCNN), and one-stage detectors whose bbox_head '
@@ -38,6 +97,9 @@ class RoIHeadLogits:
     the sampled RoIs and the student's ``cls_score`` and returns the
     sampler's labels from ``get_targets``.
     """
+    #: weight of background RoIs unless a term sets ``neg_weight``: the
+    #: sampler already balances them (25 % positives)
+    default_neg_weight = 1.0
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         # the distiller has checked that the teacher has as many classes
@@ -60,25 +122,30 @@ class RoIHeadLogits:
     def recorders(self) -> Sequence[CallRecorder]:
         return (self.recorder, )
 
-    def collect(self, teacher: nn.Module, teacher_feats) -> LogitTriple:
-        """Student logits, teacher logits (no grad) and labels of this step's
-        sampled RoIs (those with non-zero label weight)."""
+    def collect(self, teacher: nn.Module, teacher_feats) -> LogitBatch:
+        """This step's sampled RoIs (those with non-zero label weight)."""
         args, result = self.recorder.pop()
         labels, label_weights = result['bbox_targets'][:2]
         keep = label_weights > 0
         with torch.no_grad():
             teacher_logits = teacher.roi_head._bbox_forward(
                 teacher_feats, args['rois'])['cls_score']
-        return args['cls_score'][keep], teacher_logits[keep], labels[keep]
+        return LogitBatch(args['cls_score'][keep], teacher_logits[keep],
+                          labels[keep], 'softmax', None,
+                          args['rois'][keep, 0].long())
 
 
 class AnchorHeadLogits:
-    """Per-anchor (C + 1)-way logits of a sigmoid anchor head.
+    """Per-anchor sigmoid logits of an anchor head.
 
     Records the student head's ``loss_by_feat`` (its per-level
     ``cls_scores``) and ``get_targets`` (labels and label weights per level,
-    the same anchor order as the scores).
+    the same anchor order as the scores, and the number of positives).
     """
+    #: weight of background anchors unless a term sets ``neg_weight``:
+    #: positives only, since ~10^3 negatives per positive would otherwise
+    #: set the loss (see docs/results.md for the settings measured)
+    default_neg_weight = 0.0
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         head_s, head_t = student.bbox_head, teacher.bbox_head
@@ -100,32 +167,36 @@ class AnchorHeadLogits:
     def recorders(self) -> Sequence[CallRecorder]:
         return (self.scores, self.targets)
 
-    def collect(self, teacher: nn.Module, teacher_feats) -> LogitTriple:
-        """Student logits, teacher logits (no grad) and labels of every
-        anchor with non-zero label weight, across levels and images."""
+    def collect(self, teacher: nn.Module, teacher_feats) -> LogitBatch:
+        """Every anchor with non-zero label weight, across levels and
+        images, normalised by the number of positive anchors."""
         scores_args, _ = self.scores.pop()
         _, targets = self.targets.pop()
         labels_list, label_weights_list = targets[:2]
         labels = torch.cat([labels.reshape(-1) for labels in labels_list])
         keep = torch.cat([w.reshape(-1) for w in label_weights_list]) > 0
+        images = torch.cat([
+            torch.arange(len(level), device=level.device).repeat_interleave(
+                level[0].numel()) for level in labels_list])
         with torch.no_grad():
             teacher_scores = teacher.bbox_head(teacher_feats)[0]
         num_fg = self.num_classes - 1
-        student_logits = with_background(scores_args['cls_scores'], num_fg)
-        teacher_logits = with_background(teacher_scores, num_fg)
-        return student_logits[keep], teacher_logits[keep], labels[keep]
+        student_logits = flatten_scores(scores_args['cls_scores'], num_fg)
+        teacher_logits = flatten_scores(teacher_scores, num_fg)
+        avg_factor = max(float(targets[4]), 1.0)
+        return LogitBatch(student_logits[keep], teacher_logits[keep],
+                          labels[keep], 'sigmoid', avg_factor, images[keep])
 
 
-def with_background(cls_scores: Sequence[torch.Tensor],
-                    num_classes: int) -> torch.Tensor:
+def flatten_scores(cls_scores: Sequence[torch.Tensor],
+                   num_classes: int) -> torch.Tensor:
     """Per-level (B, A*C, H, W) sigmoid logits of C = ``num_classes`` ->
-    (N, C + 1) with a zero background column; anchors in the order of
-    ``AnchorHead.get_targets`` (level, image, y, x, anchor)."""
-    logits = torch.cat([
+    (N, C), anchors in the order of ``AnchorHead.get_targets`` (level,
+    image, y, x, anchor)."""
+    return torch.cat([
         score.permute(0, 2, 3, 1).reshape(-1, num_classes)
         for score in cls_scores
     ])
-    return torch.cat([logits, logits.new_zeros(logits.size(0), 1)], dim=1)
 
 
 def check_same_anchors(student_anchors, teacher_anchors) -> None:
