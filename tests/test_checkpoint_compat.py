@@ -31,7 +31,8 @@ def trained(tiny_digits, tmp_path_factory):
     work_dir = tmp_path_factory.mktemp('ckpt_run')
     run_tool(mmdet_tool('train'), CONFIG, '--work-dir', work_dir,
              '--cfg-options',
-             *digits_cfg_options(tiny_digits, num_train_images=2),
+             *digits_cfg_options(tiny_digits, num_train_images=2,
+                                 config=CONFIG),
              'train_cfg.max_epochs=1')
     assert (work_dir / 'epoch_1.pth').is_file()
     return work_dir
@@ -62,7 +63,8 @@ def test_installed_test_tool_loads_checkpoint(trained, tiny_digits):
 def test_resume(trained, tiny_digits, tmp_path):
     proc = run_tool(mmdet_tool('train'), CONFIG, '--work-dir', tmp_path,
                     '--resume', trained / 'epoch_1.pth', '--cfg-options',
-                    *digits_cfg_options(tiny_digits, num_train_images=2),
+                    *digits_cfg_options(tiny_digits, num_train_images=2,
+                                        config=CONFIG),
                     'train_cfg.max_epochs=3')
     assert 'resumed epoch: 1, iter: 1' in proc.stdout + proc.stderr
     # Saved after epoch 2's validation, so it also holds val scalars.

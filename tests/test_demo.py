@@ -10,19 +10,26 @@ from utils import REPO_ROOT, run_tool
 def test_demo_pipeline(tiny_digits, tmp_path):
     work_dir = tmp_path / 'demo'
     args = ['--data', str(tiny_digits), '--work-dir', str(work_dir),
-            '--teacher-epochs', '1', '--student-epochs', '1']
+            '--teacher-epochs', '1', '--student-epochs', '1',
+            '--pretrain-epochs', '1']
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)
-    rows = re.findall(r'^\| (teacher|student WKD-L\+F) .*\| (\d\.\d{3}) \| '
-                      r'(\d\.\d{3}) \| (\d+\.\d) min \|$', proc.stdout, re.M)
-    assert [r[0] for r in rows] == ['teacher', 'student WKD-L+F'], proc.stdout
+    rows = re.findall(r'^\| (teacher|student alone|student WKD-L\+F) .*\| '
+                      r'(\d\.\d{3}) \| (\d\.\d{3}) \| (\d+\.\d) min \| '
+                      r'(\d+\.\d\d) s \|$', proc.stdout, re.M)
+    assert [r[0] for r in rows] == ['teacher', 'student alone',
+                                    'student WKD-L+F'], proc.stdout
+    assert re.search(r'distillation: [+-]\d\.\d{3} bbox mAP over the student '
+                     'trained alone', proc.stdout)
+    # the backbones were pretrained once, by the fixture, and reused
+    assert proc.stdout.count('[pretrain] reusing') == 2
     for name in ('loss_curves.png', 'detections.png'):
         assert (work_dir / name).stat().st_size > 10_000
     # The distillation log has the distillation losses.
     log = (work_dir / 'student_wkd-lf' / 'train.log').read_text()
     assert 'loss_wkd_l' in log and 'loss_wkd_f' in log
     # Both trainings are seeded (--seed 0 by default).
-    for run in ('teacher', 'student_wkd-lf'):
+    for run in ('teacher', 'student_alone', 'student_wkd-lf'):
         log = (work_dir / run / 'train.log').read_text()
         assert re.search(r'^\s*seed: 0$', log, re.M), run
     # A second run reuses the cached teacher.
@@ -36,9 +43,9 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     out.write_text('# Results\n\nHand-written notes stay.\n')
     common = ('--data', str(tiny_digits), '--work-dir', str(tmp_path / 'bench'),
               '--out', str(out), '--teacher-epochs', '1', '--student-epochs',
-              '1')
+              '1', '--pretrain-epochs', '1')
     args = common + ('--seeds', '0', '1', '--methods', 'student', 'wkd-lf',
-                     '--jobs', '2')
+                     '--jobs', '2', '--curve', '1', '2')
     run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'), *args,
              timeout=1200)
     # A rerun skips the finished runs and replaces the section in place.
@@ -55,6 +62,11 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert report.startswith('# Results\n\nHand-written notes stay.\n')
     assert report.count('<!-- benchmark:faster-rcnn -->') == 1
     assert '| student alone | 2 |' in report
+    # the schedule curve: 1 epoch is the table's seed-0 student, 2 its own run
+    assert 'Student alone by schedule length, seed 0' in report
+    assert re.search(r'^\| 1 epochs \| 1 \| .*\n\| 2 epochs \| 1 \| .* \| '
+                     r'\+0\.000 \|', report, re.M)
+    assert 'lead over the student alone' in report
     assert '| WKD-L+F | 2 |' in report
     assert '| WKD-L+F @lam50: `model.distill_losses.loss_wkd_l.wd_weight=50` | 1 |' \
         in report
@@ -65,5 +77,7 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
                                     'wkd-lf/seed0', 'wkd-lf/seed1',
                                     'wkd-lf@lam50/seed0']
     assert runs['runs']['wkd-lf@lam50/seed0']['options'] == [variant[-1]]
+    assert list(runs['curve']) == ['2/seed0']
+    assert runs['teacher']['epochs'] == 1
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0

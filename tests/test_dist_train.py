@@ -24,13 +24,14 @@ def test_two_process_cpu_training(tiny_digits, tmp_path):
     teacher = random_checkpoint(digits_model('faster-rcnn_r50_fpn_digits'),
                                 str(tmp_path / 'teacher.pth'))
     work_dir = str(tmp_path / 'work')
+    config = osp.join(CONFIG_DIR, 'digits',
+                      'wkd-lf_faster-rcnn_r50_to_r18_digits.py')
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
     proc = subprocess.run(
-        ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-         osp.join(CONFIG_DIR, 'digits',
-                  'wkd-lf_faster-rcnn_r50_to_r18_digits.py'), '2',
+        ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2',
          '--work-dir', work_dir, '--cfg-options',
-         *digits_cfg_options(tiny_digits, 1, 4), 'train_cfg.max_epochs=1',
+         *digits_cfg_options(tiny_digits, 1, 4, config),
+         'train_cfg.max_epochs=1',
          'train_cfg.val_interval=99', 'env_cfg.dist_cfg.backend=gloo',
          f'model.teacher_ckpt={teacher}'],
         cwd=str(tmp_path), env=env, capture_output=True, text=True,

@@ -78,7 +78,7 @@ def train(config, work_dir, data_root, teacher_ckpt, *options, resume=None):
     args = [mmdet_tool('train'), probe_config, '--work-dir', work_dir]
     if resume:
         args += ['--resume', resume]
-    args += ['--cfg-options', *digits_cfg_options(data_root, 2, 4),
+    args += ['--cfg-options', *digits_cfg_options(data_root, 2, 4, probe_config),
              f'model.teacher_ckpt={teacher_ckpt}', 'val_cfg=None',
              'val_dataloader=None', 'val_evaluator=None',
              'default_hooks.logger.interval=1', 'randomness.seed=0',

@@ -278,7 +278,7 @@ def train_args(config, work_dir, data_root, teacher, *options):
         f.write(TOOL_CONFIG.format(base=osp.join(DIGITS, f'{config}.py')))
     ckpt, teacher_config = teacher
     return [TRAIN, tool_config, '--work-dir', work_dir, '--cfg-options',
-            *digits_cfg_options(data_root, 2, 4),
+            *digits_cfg_options(data_root, 2, 4, tool_config),
             f'model.teacher_ckpt={ckpt}',
             f'model.teacher_config={teacher_config}', 'val_cfg=None',
             'val_dataloader=None', 'val_evaluator=None',

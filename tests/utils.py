@@ -13,6 +13,8 @@ from typing import List, Optional
 
 import mmdet
 
+from wkd_det.runs import pretrained_options
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO_ROOT, 'configs')
 MMDET_TOOLS = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools')
@@ -69,7 +71,8 @@ def run_tool(script: str,
 
 def digits_cfg_options(data_root: str,
                        batch_size: int = 2,
-                       num_train_images: Optional[int] = None) -> List[str]:
+                       num_train_images: Optional[int] = None,
+                       config: Optional[str] = None) -> List[str]:
     """``--cfg-options`` values that point a digits config at ``data_root``.
 
     Sets every dataloader's ``data_root``, the evaluators' ``ann_file`` and
@@ -80,6 +83,8 @@ def digits_cfg_options(data_root: str,
         data_root (str): root made by ``make_digits_coco``.
         batch_size (int): train batch size. Defaults to 2.
         num_train_images (int, optional): train on the first N images only.
+        config (str, optional): the config trained: its backbone loads from
+            ``<data_root>/pretrained/`` (the ``tiny_digits`` fixture's).
     """
     root = osp.join(str(data_root), '')
     ann_file = osp.join(root, 'annotations', 'val.json')
@@ -96,4 +101,6 @@ def digits_cfg_options(data_root: str,
     ]
     if num_train_images is not None:
         opts.append(f'train_dataloader.dataset.indices={num_train_images}')
+    if config is not None:
+        opts += pretrained_options(config, str(data_root))
     return opts

@@ -1,18 +1,28 @@
 """Accuracy benchmark on the embedded digits set: does distillation pay off?
 
-One teacher (trained once, cached); then the student trained alone and
-distilled with each method, for each seed, with identical data and
-schedule; bbox mAP and mAP50 of every run from the test tool. Results are
-kept in ``<work-dir>/results.json`` as they come (a rerun skips finished
-runs) and written to ``--out`` as mean +- std over seeds, with the command
-and the machine: one section per pair, between ``<!-- benchmark:PAIR -->``
-markers, so the rest of the file (hand-written notes) is kept.
+The regime resembles how detectors are distilled: teacher and students
+start from backbones pretrained on the train split's object crops (the
+ImageNet stand-in, ``tools/pretrain_backbone.py``, run here when its cache
+under ``<data>/pretrained/`` is empty), the teacher is trained once
+(cached) to a clear lead, and every student trains the same schedule. For
+each seed, the student is trained alone and distilled with each method;
+bbox mAP and mAP50 of every run come from the test tool. ``--curve E ...``
+trains the student alone at several schedule lengths, the evidence for
+choosing ``--student-epochs``.
+
+Results are kept in ``<work-dir>/results.json`` as they come (a rerun skips
+finished runs; an interrupted training resumes from its last epoch) and
+written to ``--out`` as mean +- std over seeds, with the command and the
+machine: one section per pair, between ``<!-- benchmark:PAIR -->``
+markers, so the rest of the file (hand-written notes) is kept. Long runs
+belong outside the work tree: data and runs default to ``~/wkd_runs/``.
 
 Usage:
     python tools/benchmark_accuracy.py [--pair faster-rcnn|retinanet]
         [--methods student kd ... wkd-lf] [--seeds 0 1 2]
-        [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 3]
-        [--jobs 2] [--work-dir work_dirs/benchmark_PAIR]
+        [--teacher-epochs 12 | --teacher-ckpt FILE] [--student-epochs 6]
+        [--curve 3 6 12] [--jobs 2] [--work-dir ~/wkd_runs/benchmark_PAIR]
+        [--data ~/wkd_runs/data/digits] [--pretrain-epochs N]
         [--out docs/results.md]
         [--variant NAME KEY=VALUE [KEY=VALUE ...]] ...
 
@@ -38,7 +48,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
 from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
-                          test_checkpoint, train_and_test)
+                          ensure_backbones, test_checkpoint, train_and_test)
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
 PAIRS = {
@@ -51,10 +61,12 @@ PAIRS = {
         student='retinanet_r18_fpn_digits.py',
         distill='{method}_retinanet_r50_to_r18_digits.py'),
 }
-METHODS = ('student', 'kd', 'bdd', 'fitnet', 'wkd-l', 'wkd-f', 'wkd-lf')
+METHODS = ('student', 'kd', 'bdd', 'fitnet', 'pkd', 'cwd', 'wkd-l', 'wkd-f',
+           'wkd-lf')
 LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
-          'fitnet': 'FitNet', 'wkd-l': 'WKD-L', 'wkd-f': 'WKD-F',
-          'wkd-lf': 'WKD-L+F'}
+          'fitnet': 'FitNet', 'pkd': 'PKD', 'cwd': 'CWD', 'wkd-l': 'WKD-L',
+          'wkd-f': 'WKD-F', 'wkd-lf': 'WKD-L+F'}
+RUNS_ROOT = osp.expanduser(osp.join('~', 'wkd_runs'))
 
 
 def summarise(values):
@@ -63,25 +75,77 @@ def summarise(values):
     return mean, std
 
 
+def _short(path):
+    """``path`` with the home directory as ``~``."""
+    home = osp.expanduser('~')
+    return '~' + path[len(home):] if path.startswith(home + os.sep) else path
+
+
+def _timing(done):
+    """Mean train minutes and seconds per iteration of some runs."""
+    minutes = statistics.mean(r['train_s'] for r in done) / 60
+    per_iter = [r['s_per_iter'] for r in done if r.get('s_per_iter')]
+    return minutes, (statistics.mean(per_iter) if per_iter else None)
+
+
+def _row(label, done, base_mean):
+    """One table row: mean +- std of bbox mAP and mAP50 over ``done``."""
+    m, s = summarise([r['metrics']['bbox_mAP'] for r in done])
+    m50, s50 = summarise([r['metrics']['bbox_mAP_50'] for r in done])
+    delta = f'{m - base_mean:+.3f}' if base_mean is not None else 'n/a'
+    minutes, per_iter = _timing(done)
+    per_iter = f'{per_iter:.2f} s' if per_iter else 'n/a'
+    return (f'| {label} | {len(done)} | {m:.3f} +- {s:.3f} | '
+            f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min | '
+            f'{per_iter} |')
+
+
 def report_section(results, pair, args):
-    """The markdown section of one pair: a table of mean +- std per method."""
-    teacher = results['teacher']['metrics']
+    """The markdown section of one pair: the teacher and its lead, the
+    student-alone schedule curve, and a table of mean +- std per method."""
+    teacher = results['teacher']
     runs = results['runs']
     base = [r['metrics']['bbox_mAP'] for k, r in runs.items()
             if k.startswith('student/')]
     base_mean = statistics.mean(base) if base else None
+    lead = (f'; lead over the student alone (mean of the table\'s seeds): '
+            f'{teacher["metrics"]["bbox_mAP"] - base_mean:+.3f} bbox mAP'
+            if base_mean is not None else '')
+    epochs = (f'{teacher["epochs"]} epochs' if teacher.get('epochs')
+              else 'given checkpoint')
+    header = ('| method | seeds | bbox mAP | mAP50 | mAP - student alone | '
+              'train time / run | s / iter |')
     lines = [
         f'<!-- benchmark:{pair} -->',
         f'## {pair}: {PAIRS[pair]["teacher"]} -> {PAIRS[pair]["student"]}',
         '',
-        f'Teacher `{PAIRS[pair]["teacher"]}` '
-        f"({osp.relpath(results['teacher']['checkpoint'], REPO_ROOT)}): "
-        f'bbox mAP {teacher["bbox_mAP"]:.3f}, mAP50 '
-        f'{teacher["bbox_mAP_50"]:.3f}. Student `{PAIRS[pair]["student"]}`, '
-        f'{args.student_epochs} epochs for every method. Test split: the '
-        'generated val split (150 images); mAP from MMDetection\'s test tool.',
-        '', '| method | seeds | bbox mAP | mAP50 | mAP - student alone | '
-        'train time / run |', '| --- | --- | --- | --- | --- | --- |']
+        f'Teacher `{PAIRS[pair]["teacher"]}` ({epochs}, '
+        f"`{_short(teacher['checkpoint'])}`): bbox mAP "
+        f'{teacher["metrics"]["bbox_mAP"]:.3f}, mAP50 '
+        f'{teacher["metrics"]["bbox_mAP_50"]:.3f}{lead}. Student '
+        f'`{PAIRS[pair]["student"]}`, {args.student_epochs} epochs for every '
+        'method. Backbones pretrained on the train split\'s object crops '
+        f'(`{_short(osp.join(args.data, "pretrained"))}`). Test split: the '
+        'generated val split; mAP from MMDetection\'s test tool.', '']
+    curve = {}
+    for length in results.get('curve_lengths', []):
+        key = f'{length}/seed{results["curve_seed"]}'
+        done = results['curve'].get(key) or (
+            length == args.student_epochs
+            and runs.get(f'student/seed{results["curve_seed"]}'))
+        if done:
+            curve[length] = done
+    if curve:
+        lines += ['Student alone by schedule length, seed '
+                  f'{results["curve_seed"]} (the plateau evidence for the '
+                  'schedule above):', '',
+                  header.replace('mAP - student alone', 'mAP - longest'),
+                  '| --- | --- | --- | --- | --- | --- | --- |']
+        longest = curve[max(curve)]['metrics']['bbox_mAP']
+        for length, done in sorted(curve.items()):
+            lines.append(_row(f'{length} epochs', [done], longest))
+        lines.append('')
+    lines += [header, '| --- | --- | --- | --- | --- | --- | --- |']
     names = sorted({k.split('/')[0] for k in runs},
                    key=lambda n: (METHODS.index(n.split('@')[0]), n))
     for name in names:
@@ -89,20 +153,17 @@ def report_section(results, pair, args):
         method, _, tag = name.partition('@')
         label = LABELS[method] + (f' @{tag}: `{" ".join(done[0]["options"])}`'
                                   if tag else '')
-        m, s = summarise([r['metrics']['bbox_mAP'] for r in done])
-        m50, s50 = summarise([r['metrics']['bbox_mAP_50'] for r in done])
-        delta = f'{m - base_mean:+.3f}' if base_mean is not None else 'n/a'
-        minutes = statistics.mean(r['train_s'] for r in done) / 60
-        lines.append(f'| {label} | {len(done)} | {m:.3f} +- {s:.3f} | '
-                     f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min |')
+        lines.append(_row(label, done, base_mean))
+    everything = list(runs.values()) + list(results['curve'].values())
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
-              '(0 when one seed). Per-run numbers: '
-              f'`{osp.relpath(args.results, REPO_ROOT)}`.', '',
+              '(0 when one seed); s / iter is the mean iteration time the '
+              'train tool logged. Per-run numbers: '
+              f'`{_short(args.results)}`.', '',
               'Commands (train times are for the runs at a time and threads '
               'each that they name):', '',
               *sorted({f'- `{r.get("command", "not recorded")}`'
                        + (f' ({r["load"]})' if 'load' in r else '')
-                       for r in runs.values()}), '',
+                       for r in everything}), '',
               f'Machine: {platform.platform()}, {os.cpu_count()} CPU cores, '
               f'Python {platform.python_version()}, torch {torch.__version__}, '
               'no GPU.', f'<!-- /benchmark:{pair} -->']
@@ -134,14 +195,21 @@ def main():
     parser.add_argument('--methods', nargs='+', choices=METHODS,
                         default=list(METHODS))
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
-    parser.add_argument('--teacher-epochs', type=int, default=6)
-    parser.add_argument('--student-epochs', type=int, default=3)
+    parser.add_argument('--teacher-epochs', type=int, default=12)
+    parser.add_argument('--student-epochs', type=int, default=6)
+    parser.add_argument('--curve', nargs='+', type=int, default=[],
+                        metavar='EPOCHS', help='also train the student alone '
+                        'for these schedule lengths (seed: the first of '
+                        '--seeds), to show where it plateaus')
     parser.add_argument('--teacher-ckpt', default=None,
                         help='use this trained teacher (e.g. the demo\'s) '
                         'instead of training one')
-    parser.add_argument('--data', default=osp.join(REPO_ROOT, 'data', 'digits'))
+    parser.add_argument('--data', default=osp.join(RUNS_ROOT, 'data', 'digits'))
+    parser.add_argument('--pretrain-epochs', type=int, default=None,
+                        help='epochs of the backbone pretraining (default: '
+                        'per architecture, see tools/pretrain_backbone.py)')
     parser.add_argument('--work-dir', default=None,
-                        help='default: work_dirs/benchmark_<pair>')
+                        help='default: ~/wkd_runs/benchmark_<pair>')
     parser.add_argument('--out', default=osp.join(REPO_ROOT, 'docs',
                                                   'results.md'))
     parser.add_argument('--variant', nargs='+', action='append',
@@ -149,45 +217,57 @@ def main():
                         help='a named set of config overrides of the '
                         'distillation methods; repeatable')
     parser.add_argument('--jobs', type=int, default=1,
-                        help='trainings run at once, each with cores/jobs '
-                        'threads')
+                        help='trainings run at once')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='threads per training (default: cores / jobs; '
+                        'set it when another benchmark shares the cores)')
     args = parser.parse_args()
     if any(len(v) < 2 for v in args.variant or []):
         parser.error('--variant takes a name and at least one KEY=VALUE')
     variants = [(v[0], v[1:]) for v in args.variant or []] or [(None, [])]
     if args.variant and 'student' in args.methods:
         parser.error('a --variant applies to distillation methods only')
-    args.threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    args.data = osp.abspath(osp.expanduser(args.data))
+    args.threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     env = dict(OMP_NUM_THREADS=str(args.threads))
     command = 'python tools/benchmark_accuracy.py ' + ' '.join(sys.argv[1:])
     load = f'{args.jobs} run(s) at a time, {args.threads} thread(s) each'
-    work_dir = osp.abspath(args.work_dir or osp.join(
-        REPO_ROOT, 'work_dirs', f'benchmark_{args.pair}'))
+    work_dir = osp.abspath(osp.expanduser(args.work_dir or osp.join(
+        RUNS_ROOT, f'benchmark_{args.pair}')))
     args.results = osp.join(work_dir, 'results.json')
     os.makedirs(work_dir, exist_ok=True)
-    results = dict(teacher=None, runs={})
+    results = dict(teacher=None, runs={}, curve={})
     if osp.isfile(args.results):
         with open(args.results) as f:
-            results = json.load(f)
+            results.update(json.load(f))
+    other = {r.get('epochs') for r in results['runs'].values()} - {
+        args.student_epochs}
+    if other:
+        parser.error(f'{args.results} holds runs of {sorted(other)} student '
+                     f'epochs, not {args.student_epochs}: use another '
+                     '--work-dir for another schedule')
     if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
         make_digits_coco(args.data)
 
     pair = PAIRS[args.pair]
+    teacher_cfg = osp.join(CONFIGS, pair['teacher'])
+    student_cfg = osp.join(CONFIGS, pair['student'])
+    ensure_backbones([teacher_cfg, student_cfg], args.data,
+                     log=lambda m: print(m, flush=True),
+                     epochs=args.pretrain_epochs)
     if results['teacher'] is None and args.teacher_ckpt:
         results['teacher'] = dict(checkpoint=osp.abspath(args.teacher_ckpt),
                                   train_s=None, **test_checkpoint(
-                                      osp.join(CONFIGS, pair['teacher']),
-                                      args.teacher_ckpt,
+                                      teacher_cfg, args.teacher_ckpt,
                                       osp.join(work_dir, 'teacher'),
                                       digits_data_options(args.data)))
     if results['teacher'] is None:
         print(f'[benchmark] teacher {pair["teacher"]}, {args.teacher_epochs} '
               'epochs', flush=True)
-        results['teacher'] = train_and_test(
-            osp.join(CONFIGS, pair['teacher']), osp.join(work_dir, 'teacher'),
-            args.data, args.teacher_epochs, seed=0)
+        results['teacher'] = dict(epochs=args.teacher_epochs, **train_and_test(
+            teacher_cfg, osp.join(work_dir, 'teacher'), args.data,
+            args.teacher_epochs, seed=0, env=env))
     teacher_ckpt = results['teacher']['checkpoint']
-    student_cfg = osp.join(CONFIGS, pair['student'])
     lock = threading.Lock()
 
     def save():
@@ -199,30 +279,41 @@ def main():
     def run_name(method, tag):
         return f'{method}@{tag}' if tag else method
 
-    def run(method, seed, tag, options):
-        name = run_name(method, tag)
-        key = f'{name}/seed{seed}'
+    def run(method, seed, tag, options, epochs, store, key):
         start = time.perf_counter()
         if method == 'student':
-            config, extra = student_cfg, []
+            config, extra, name = student_cfg, [], f'student_{epochs}ep'
         else:
             config = osp.join(CONFIGS, pair['distill'].format(method=method))
             extra = [f'model.teacher_ckpt={teacher_ckpt}', *options]
-        print(f'[benchmark] {key}: training', flush=True)
+            name = run_name(method, tag)
+        print(f'[benchmark] {key}: training {epochs} epochs', flush=True)
         result = train_and_test(
             config, osp.join(work_dir, name, f'seed{seed}'), args.data,
-            args.student_epochs, extra, seed, test_config=student_cfg,
-            env=env)
-        result.update(command=command, load=load, options=options)
+            epochs, extra, seed, test_config=student_cfg, env=env)
+        result.update(command=command, load=load, options=options,
+                      epochs=epochs)
         with lock:
-            results['runs'][key] = result
+            results[store][key] = result
             save()
         print(f'[benchmark] {key}: bbox mAP {result["metrics"]["bbox_mAP"]:.3f}'
               f' ({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
 
-    todo = [(method, seed, tag, options) for seed in args.seeds
-            for tag, options in variants for method in args.methods
-            if f'{run_name(method, tag)}/seed{seed}' not in results['runs']]
+    # a curve length equal to the table's schedule is the table's student run
+    seed0 = results.setdefault('curve_seed', args.seeds[0])
+    results['curve_lengths'] = sorted(set(results.get('curve_lengths', []))
+                                      | set(args.curve))
+    todo = [('student', seed0, None, [], epochs, 'curve', f'{epochs}/seed{seed0}')
+            for epochs in args.curve if epochs != args.student_epochs
+            and f'{epochs}/seed{seed0}' not in results['curve']]
+    todo += [(method, seed, tag, options, args.student_epochs, 'runs',
+              f'{run_name(method, tag)}/seed{seed}') for seed in args.seeds
+             for tag, options in variants for method in args.methods
+             if f'{run_name(method, tag)}/seed{seed}' not in results['runs']]
+    if args.student_epochs in args.curve and 'student' not in args.methods \
+            and f'student/seed{seed0}' not in results['runs']:
+        todo.insert(0, ('student', seed0, None, [], args.student_epochs,
+                        'runs', f'student/seed{seed0}'))
     print(f'[benchmark] {len(todo)} runs to do, {args.jobs} at a time',
           flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:

@@ -4,18 +4,23 @@ Steps, each through the same tools a user runs:
 
 1. generate the digits detection dataset (``tools/make_dataset.py``) if
    ``--data`` has none;
-2. train the teacher (Faster R-CNN, the larger backbone), cached in
+2. pretrain ResNet-50 and ResNet-18 on the train split's object crops, the
+   ImageNet stand-in (``tools/pretrain_backbone.py``), cached in
+   ``<data>/pretrained/``;
+3. train the teacher (Faster R-CNN R50-FPN), cached in
    ``<work-dir>/teacher``: a finished teacher is reused on the next run;
-3. distil the smaller student with WKD-L + WKD-F (``tools/train.py`` on the
-   distillation config);
-4. evaluate teacher and student with ``tools/test.py`` (the student with its
-   plain config: the distillation checkpoint is a plain student checkpoint);
-5. print a table (mAP, mAP50, training time) and write
-   ``<work-dir>/loss_curves.png`` and ``<work-dir>/detections.png``.
+4. train the student (Faster R-CNN R18-FPN) alone and distilled with
+   WKD-L + WKD-F, same schedule and seed, the two at once (one thread
+   each; ``tools/train.py``);
+5. evaluate all three with ``tools/test.py`` (the distilled student with
+   its plain config: the distillation checkpoint is a plain student
+   checkpoint);
+6. print a table (mAP, mAP50, training time, seconds per iteration) and
+   write ``<work-dir>/loss_curves.png`` and ``<work-dir>/detections.png``.
 
 Usage: python tools/demo.py [--work-dir work_dirs/demo] [--teacher-epochs N]
                             [--student-epochs N] [--data data/digits]
-                            [--seed 0]
+                            [--pretrain-epochs N] [--seed 0]
 """
 import argparse
 import json
@@ -23,10 +28,12 @@ import os
 import os.path as osp
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import REPO_ROOT, read_scalars, train_and_test  # noqa: E402
+from wkd_det.runs import (REPO_ROOT, ensure_backbones,  # noqa: E402
+                          read_scalars, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
@@ -48,8 +55,11 @@ def main():
     parser.add_argument('--num-train', type=int, default=600,
                         help='images to generate if --data has none')
     parser.add_argument('--num-val', type=int, default=150)
+    parser.add_argument('--pretrain-epochs', type=int, default=None,
+                        help='backbone pretraining epochs (default: per '
+                        'architecture, see tools/pretrain_backbone.py)')
     parser.add_argument('--seed', type=int, default=0,
-                        help='random seed of both trainings')
+                        help='random seed of every training')
     args = parser.parse_args()
     start = time.perf_counter()
     work_dir = osp.abspath(args.work_dir)
@@ -61,6 +71,9 @@ def main():
         make_digits_coco(args.data, num_train=args.num_train,
                          num_val=args.num_val)
 
+    ensure_backbones([TEACHER, STUDENT], args.data,
+                     log=lambda m: print(m, flush=True),
+                     epochs=args.pretrain_epochs)
     teacher_dir = osp.join(work_dir, 'teacher')
     cache = osp.join(teacher_dir, 'demo_teacher.json')
     if osp.isfile(cache):
@@ -78,17 +91,27 @@ def main():
         with open(cache, 'w') as f:
             json.dump(teacher, f, indent=1)
 
+    alone_dir = osp.join(work_dir, 'student_alone')
     student_dir = osp.join(work_dir, 'student_wkd-lf')
-    print(f'[demo] distilling the student ({osp.basename(DISTILL)}, '
-          f'{args.student_epochs} epochs); log: {student_dir}/train.log',
-          flush=True)
-    student = train_and_test(
-        DISTILL, student_dir, args.data, args.student_epochs,
-        [f'train_dataloader.batch_size={args.batch_size}',
-         f'model.teacher_ckpt={teacher["checkpoint"]}'],
-        args.seed, test_config=STUDENT)
+    print(f'[demo] training the student alone ({osp.basename(STUDENT)}) and '
+          f'distilled ({osp.basename(DISTILL)}), {args.student_epochs} epochs '
+          f'each, at once; logs: {alone_dir}/train.log, '
+          f'{student_dir}/train.log', flush=True)
+    options = [f'train_dataloader.batch_size={args.batch_size}']
+    threads = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 2) // 2)))
+    with ThreadPoolExecutor(2) as pool:
+        alone = pool.submit(train_and_test, STUDENT, alone_dir, args.data,
+                            args.student_epochs, options, args.seed,
+                            env=threads)
+        student = pool.submit(
+            train_and_test, DISTILL, student_dir, args.data,
+            args.student_epochs,
+            options + [f'model.teacher_ckpt={teacher["checkpoint"]}'],
+            args.seed, test_config=STUDENT, env=threads)
+        alone, student = alone.result(), student.result()
 
     plot_loss_curves({'teacher': read_scalars(teacher_dir),
+                      'student alone': read_scalars(alone_dir),
                       'student, WKD-L+F': read_scalars(student_dir)},
                      osp.join(work_dir, 'loss_curves.png'))
     val_dir = osp.join(args.data, 'val')
@@ -99,13 +122,19 @@ def main():
                     osp.join(work_dir, 'detections.png'))
 
     rows = [('teacher ' + osp.basename(TEACHER)[:-3], teacher),
+            ('student alone ' + osp.basename(STUDENT)[:-3], alone),
             ('student WKD-L+F ' + osp.basename(STUDENT)[:-3], student)]
-    print('\n| model | bbox mAP | mAP50 | train time |')
-    print('| --- | --- | --- | --- |')
+    print('\n| model | bbox mAP | mAP50 | train time | s / iter |')
+    print('| --- | --- | --- | --- | --- |')
     for name, run in rows:
         m = run['metrics']
+        per_iter = f'{run["s_per_iter"]:.2f} s' if run['s_per_iter'] else 'n/a'
         print(f'| {name} | {m["bbox_mAP"]:.3f} | {m["bbox_mAP_50"]:.3f} | '
-              f'{run["train_s"] / 60:.1f} min |')
+              f'{run["train_s"] / 60:.1f} min | {per_iter} |')
+    gain = student['metrics']['bbox_mAP'] - alone['metrics']['bbox_mAP']
+    print(f'\n[demo] distillation: {gain:+.3f} bbox mAP over the student '
+          'trained alone (same schedule and seed; the two students trained '
+          'at once, one thread each, so their times are for that load)')
     print(f'\n[demo] done in {(time.perf_counter() - start) / 60:.1f} min; '
           f'pictures: {work_dir}/loss_curves.png, {work_dir}/detections.png')
 

@@ -12,7 +12,11 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
+
+from mmengine.config import Config
+
+from .pretraining import arch_of, ensure_pretrained, pretrained_path
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
@@ -30,6 +34,40 @@ def digits_data_options(data_root: str) -> List[str]:
         f'val_evaluator.ann_file={root}annotations/val.json',
         f'test_evaluator.ann_file={root}annotations/val.json',
     ]
+
+
+def _pretrained_backbone(config: str) -> Optional[tuple]:
+    """``(cfg-options key of the checkpoint, arch)`` of the crop-pretrained
+    backbone a digits config trains (the student's, for a distiller), or
+    None if its backbone starts from no checkpoint."""
+    model = Config.fromfile(config).model
+    key = 'model'
+    if model.type == 'DetectionDistiller':
+        model, key = model.student, 'model.student'
+    init = model.backbone.get('init_cfg') or {}
+    if init.get('type') != 'Pretrained':
+        return None
+    return f'{key}.backbone.init_cfg.checkpoint', arch_of(model.backbone)
+
+
+def pretrained_options(config: str, data_root: str) -> List[str]:
+    """``--cfg-options`` that load ``config``'s pretrained backbone from
+    ``<data_root>/pretrained/`` (see :func:`ensure_backbones`)."""
+    found = _pretrained_backbone(config)
+    if found is None:
+        return []
+    key, arch = found
+    return [f'{key}={pretrained_path(data_root, arch)}']
+
+
+def ensure_backbones(configs: Sequence[str], data_root: str,
+                     log: Callable[[str], None] = print, **settings) -> None:
+    """Pretrain, once per architecture, the backbones ``configs`` start from
+    on ``data_root``'s train split (cached: see
+    :func:`wkd_det.pretraining.ensure_pretrained`)."""
+    archs = {found[1] for found in map(_pretrained_backbone, configs) if found}
+    for arch in sorted(archs):
+        ensure_pretrained(arch, data_root, log=log, **settings)
 
 
 def digits_options(data_root: str, epochs: int,
@@ -129,17 +167,29 @@ def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
                    test_config: Optional[str] = None,
                    env: Optional[dict] = None) -> dict:
     """Train ``config`` for ``epochs`` on the digits data under ``data_root``
-    into ``work_dir``, then test its last checkpoint on the same data with
-    ``test_config`` (default: the same config). ``env``: extra environment
-    variables of both tools (e.g. ``OMP_NUM_THREADS``).
+    into ``work_dir`` (its backbone from ``<data_root>/pretrained/``, which
+    :func:`ensure_backbones` fills), then test its last checkpoint on the
+    same data with ``test_config`` (default: the same config). ``env``:
+    extra environment variables of both tools (e.g. ``OMP_NUM_THREADS``).
 
-    Returns ``dict(train_s, test_s, checkpoint, metrics)``.
+    A training that was interrupted (``work_dir`` holds a checkpoint) is
+    resumed from its last epoch with ``--resume``; ``train_s`` then counts
+    the resumed part only.
+
+    Returns ``dict(train_s, s_per_iter, resumed, test_s, checkpoint,
+    metrics)``; ``s_per_iter`` is the mean iteration time the logger
+    recorded.
     """
+    resumed = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
     train_s = run_tool('train', [
-        config, '--work-dir', work_dir, '--cfg-options',
-        *digits_options(data_root, epochs, seed), *extra_options
+        config, '--work-dir', work_dir, *(['--resume'] if resumed else []),
+        '--cfg-options', *digits_options(data_root, epochs, seed),
+        *pretrained_options(config, data_root), *extra_options
     ], osp.join(work_dir, 'train.log'), env)
     checkpoint = last_checkpoint(work_dir)
-    return dict(train_s=train_s, checkpoint=checkpoint,
+    times = [r['time'] for r in read_scalars(work_dir) if 'time' in r]
+    return dict(train_s=train_s,
+                s_per_iter=sum(times) / len(times) if times else None,
+                resumed=resumed, checkpoint=checkpoint,
                 **test_checkpoint(test_config or config, checkpoint, work_dir,
                                   digits_data_options(data_root), env))

@@ -1,5 +1,7 @@
-# Faster R-CNN R50-FPN on the digits set (the two-stage teacher), trained from
-# scratch on CPU-sized data: no pretrained weights, BN trained in every stage,
+# Faster R-CNN R50-FPN on the digits set (the two-stage teacher). The
+# backbone starts from the crop-pretrained ResNet-50, the stand-in for
+# ImageNet weights (make it with `python tools/pretrain_backbone.py`), with
+# stage 1 and the BN statistics frozen as in MMDetection's 1x configs;
 # anchors one octave smaller than COCO's (digits are 10-96 px at 192 px) and a
 # slim RoI head (128 sampled RoIs per image, 256-d fcs).
 # The model is written out in full so every CPU-scale choice is visible.
@@ -23,11 +25,16 @@ model = dict(
         depth=50,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
-        frozen_stages=-1,
+        frozen_stages=1,  # stem and stage 1 frozen, as MMDetection's 1x
         norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
+        norm_eval=True,  # BN statistics frozen at the pretrained ones
         style='pytorch',
-        init_cfg=None),
+        # crop-pretrained backbone (tools/pretrain_backbone.py); the tools
+        # point it at <data_root>/pretrained/ (wkd_det.runs)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='data/digits/pretrained/resnet50.pth',
+            prefix='backbone.')),
     neck=dict(
         type='FPN',
         in_channels=[256, 512, 1024, 2048],
