@@ -14,7 +14,9 @@ from utils import (CONFIG_DIR, REPO_ROOT, digits_cfg_options, mmdet_tool,
 
 from wkd_det.category_features import (CategorySampler, classifier_input_name,
                                        feature_dataset_cfg)
-from wkd_det.cost_matrix import (BACKGROUND, load_cost_matrix,
+from wkd_det.cost_matrix import (BACKGROUND, DEFAULT_INTERRELATION,
+                                 INTERRELATIONS, build_interrelation,
+                                 interrelation_names, load_cost_matrix,
                                  resolve_cost_matrix, save_cost_matrix)
 
 CLASSES = ['cat', 'dog', BACKGROUND]
@@ -68,6 +70,45 @@ def test_bad_matrices_refused(tmp_path, cost, match):
     torch.save(dict(cost=cost, classes=CLASSES), path)
     with pytest.raises(ValueError, match=match):
         load_cost_matrix(path)
+
+
+def test_file_of_the_earlier_tool_still_loads(tmp_path):
+    """Files written before --interrelation (settings 'linear CKA', one n)."""
+    path = str(tmp_path / 'old.pth')
+    cost = 1 - torch.eye(3)
+    torch.save(dict(cost=cost, classes=CLASSES,
+                    settings=dict(interrelation='linear CKA', samples_used=4,
+                                  kappa=1.0)), path)
+    assert load_cost_matrix(path)['settings']['interrelation'] == 'linear CKA'
+    torch.testing.assert_close(
+        resolve_cost_matrix(path, 3, classes=CLASSES), cost)
+
+
+def test_interrelation_registry():
+    assert DEFAULT_INTERRELATION == 'second-moment'
+    assert interrelation_names()[0] == DEFAULT_INTERRELATION
+    assert set(interrelation_names()) >= {'second-moment', 'class-mean',
+                                          'paired-cka'}
+    g = torch.Generator().manual_seed(0)
+    uneven = [torch.randn(n, 5, generator=g) for n in (3, 7, 2)]
+    for name in ('second-moment', 'class-mean'):
+        ir = build_interrelation(name)(uneven)
+        assert ir.shape == (3, 3) and bool((ir.diagonal() == 1).all())
+    assert build_interrelation('paired-cka').equal_counts
+    with pytest.raises(ValueError, match='same number of samples'):
+        build_interrelation('paired-cka')(uneven)
+    with pytest.raises(ValueError, match="unknown interrelation 'cka'"):
+        build_interrelation('cka')
+
+    @INTERRELATIONS.register_module('test-identity')
+    def identity(feats):
+        return torch.eye(len(feats), dtype=torch.float64)
+
+    try:
+        assert 'test-identity' in interrelation_names()
+        assert build_interrelation('test-identity')(uneven).shape == (3, 3)
+    finally:
+        INTERRELATIONS._module_dict.pop('test-identity')
 
 
 def test_file_checked_against_the_detector(tmp_path):
@@ -175,32 +216,39 @@ def test_teacher_without_assigner_refused():
 
 @pytest.fixture(scope='module')
 def built_cost(tiny_digits, tmp_path_factory):
-    """``built_cost(name)``: (config, checkpoint, cost file, plot, stdout) of
-    one tool run with a random-init digits teacher, made once per name."""
-    runs = {}
+    """``built_cost(name, interrelation=None)``: (config, checkpoint, cost
+    file, plot, stdout) of one tool run with a random-init digits teacher
+    (``--interrelation`` left at its default when None), made once each."""
+    runs, checkpoints = {}, {}
 
-    def build(name):
-        if name not in runs:
+    def build(name, interrelation=None):
+        key = name, interrelation
+        if key not in runs:
             root = tmp_path_factory.mktemp(f'cost_{name}')
             config = osp.join(CONFIG_DIR, TEACHERS[name])
-            checkpoint = str(root / 'teacher.pth')
-            teacher = build_detector(Config.fromfile(config))
-            torch.save({'state_dict': teacher.state_dict(), 'meta': {}},
-                       checkpoint)
+            if name not in checkpoints:
+                checkpoints[name] = str(root / 'teacher.pth')
+                teacher = build_detector(Config.fromfile(config))
+                torch.save({'state_dict': teacher.state_dict(), 'meta': {}},
+                           checkpoints[name])
+            checkpoint = checkpoints[name]
             out, plot = str(root / 'cost.pth'), str(root / 'cost.png')
+            chosen = () if interrelation is None else ('--interrelation',
+                                                       interrelation)
             proc = run_tool(TOOL, config, checkpoint, '--out', out, '--plot',
                             plot, '--samples-per-class', 6, '--min-samples',
-                            3, '--seed', 1, '--cfg-options',
+                            3, '--seed', 1, *chosen, '--cfg-options',
                             *digits_cfg_options(tiny_digits))
-            runs[name] = config, checkpoint, out, plot, proc.stdout
-        return runs[name]
+            runs[key] = config, checkpoint, out, plot, proc.stdout
+        return runs[key]
 
     return build
 
 
-@pytest.mark.parametrize('name', sorted(TEACHERS))
-def test_tool_end_to_end(built_cost, name):
-    _, _, out, plot, stdout = built_cost(name)
+@pytest.mark.parametrize('name, interrelation', [
+    ('faster-rcnn', None), ('retinanet', None), ('faster-rcnn', 'paired-cka')])
+def test_tool_end_to_end(built_cost, name, interrelation):
+    _, _, out, plot, stdout = built_cost(name, interrelation)
     data = load_cost_matrix(out)
     cost, settings = data['cost'], data['settings']
     assert data['classes'] == DIGITS
@@ -214,7 +262,17 @@ def test_tool_end_to_end(built_cost, name):
     assert settings['feature'] == f'input of {layer}'
     assert settings['num_images'] == 8
     assert set(settings['seen']) == set(DIGITS)
-    assert 3 <= settings['samples_used'] <= 6
+    used = settings['samples_used']
+    assert list(used) == DIGITS
+    assert settings['interrelation'] == (interrelation or 'second-moment')
+    assert f'interrelation: {settings["interrelation"]}' in stdout
+    if interrelation == 'paired-cka':  # one n, topped up with replacement
+        assert len(set(used.values())) == 1
+        assert 3 <= used[BACKGROUND] <= 6
+    else:  # every kept sample, no top-up
+        assert settings['topped_up'] == []
+        assert used == {category: min(seen, 6)
+                        for category, seen in settings['seen'].items()}
     assert 'closest category pairs' in stdout
 
 
@@ -233,7 +291,7 @@ def test_distiller_trains_with_the_built_file(built_cost, tiny_digits,
                       'wkd-lf_faster-rcnn_r50_to_r18_digits.py')
     proc = run_tool(
         mmdet_tool('train'), config, '--work-dir', tmp_path, '--cfg-options',
-        *digits_cfg_options(tiny_digits, num_train_images=4),
+        *digits_cfg_options(tiny_digits, num_train_images=4, config=config),
         'train_cfg.max_epochs=1', 'train_cfg.val_begin=2',
         f'model.teacher_config={teacher_config}',
         f'model.teacher_ckpt={checkpoint}',

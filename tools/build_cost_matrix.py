@@ -1,19 +1,30 @@
-"""Build a teacher's WKD-L category cost matrix by linear CKA.
+"""Build a teacher's WKD-L category cost matrix from its per-category features.
 
 Example::
 
     python tools/build_cost_matrix.py TEACHER_CONFIG TEACHER_CHECKPOINT \\
-        --out work_dirs/cost/teacher_cka.pth --samples-per-class 100 \\
-        --plot work_dirs/cost/teacher_cka.png
+        --out work_dirs/cost/teacher.pth --samples-per-class 100 \\
+        --plot work_dirs/cost/teacher.png
 
 The teacher runs over the train split of its own dataset config (or of
 ``--data-config``) with the test pipeline; ``wkd_det.category_features`` says
-which features are taken. CKA needs the same number of samples in every
-category: all use n = min(N, max(smallest count, --min-samples)). Categories
-with fewer than N samples are listed (and recorded in the file's settings);
-those with fewer than n are topped up by drawing their own samples again, with
-replacement; a category with none is an error. The file is what a WKD-L term's
-``cost=<file>`` reads.
+which features are taken, up to N = ``--samples-per-class`` per category.
+``--interrelation`` (names in ``wkd_det.cost_matrix.INTERRELATIONS``) turns
+them into the category interrelation IR and the file holds
+M = 1 - exp(-kappa (1 - IR)):
+
+- ``second-moment`` (default): alignment of the categories' uncentred feature
+  second moments; uses every sample kept, any count per category;
+- ``class-mean``: cosine of the categories' mean features; any count;
+- ``paired-cka``: the authors' linear CKA, which pairs the k-th samples of two
+  categories (order-dependent, see ``pairwise_linear_cka``); it needs the same
+  number in every category: all use n = min(N, max(smallest count,
+  --min-samples)) and those with fewer than n are topped up by drawing their
+  own samples again, with replacement.
+
+Categories with fewer than N samples are listed (and recorded in the file's
+settings, with the interrelation); a category with none is an error. The file
+is what a WKD-L term's ``cost=<file>`` reads.
 """
 import argparse
 import os.path as osp
@@ -27,14 +38,17 @@ from torch.utils.data import Subset
 from wkd_det.category_features import (CategorySampler, classifier_input_name,
                                        collect_category_features,
                                        feature_dataset_cfg)
-from wkd_det.cost_matrix import BACKGROUND, save_cost_matrix
-from wkd_det.functional import cost_from_interrelation, pairwise_linear_cka
+from wkd_det.cost_matrix import (BACKGROUND, DEFAULT_INTERRELATION,
+                                 build_interrelation, interrelation_names,
+                                 save_cost_matrix)
+from wkd_det.functional import cost_from_interrelation
 from wkd_det.models.teacher import build_teacher
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description='Build the CKA category cost matrix of a teacher detector')
+        description='Build the WKD-L category cost matrix of a teacher '
+        'detector')
     parser.add_argument('config', help='teacher config file')
     parser.add_argument('checkpoint', help='teacher checkpoint file')
     parser.add_argument('--out', required=True, help='cost-matrix file')
@@ -43,13 +57,20 @@ def parse_args() -> argparse.Namespace:
                         'teacher config)')
     parser.add_argument('--samples-per-class', type=int, default=100,
                         help='N, samples kept per category')
+    parser.add_argument('--interrelation', default=DEFAULT_INTERRELATION,
+                        help='category interrelation IR, a name registered in '
+                        'wkd_det.cost_matrix.INTERRELATIONS (the config\'s '
+                        'custom_imports can add one): '
+                        f'{", ".join(interrelation_names())}; default '
+                        f'{DEFAULT_INTERRELATION}; paired-cka is the authors\' '
+                        'order-dependent form')
     parser.add_argument('--min-samples', type=int, default=10,
-                        help='fewest samples per category before topping up '
-                        'with replacement')
+                        help='paired-cka only: fewest samples per category '
+                        'before topping up with replacement')
     parser.add_argument('--max-images', type=int,
                         help='use a seeded random subset of this many images')
     parser.add_argument('--kappa', type=float, default=1.0,
-                        help='M = 1 - exp(-kappa (1 - CKA))')
+                        help='M = 1 - exp(-kappa (1 - IR))')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device',
                         default='cuda' if torch.cuda.is_available() else 'cpu')
@@ -106,6 +127,7 @@ def main() -> None:
         cfg.merge_from_dict(args.cfg_options)
         data_cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
+    interrelation = build_interrelation(args.interrelation)
 
     teacher = build_teacher(cfg, args.checkpoint)[0].to(args.device)
     layer = classifier_input_name(teacher)
@@ -134,33 +156,43 @@ def main() -> None:
         raise ValueError(f'no samples of categories {missing} in '
                          f'{len(dataset)} images: use more images or a '
                          'dataset where they appear')
-    n = min(args.samples_per_class, max(min(counts), args.min_samples))
     short = {name: c for name, c in zip(names, counts)
              if c < args.samples_per_class}
-    topped_up = [name for name, c in short.items() if c < n]
-    print(f'\nsamples per category: n = {n}')
+    if getattr(interrelation, 'equal_counts', False):
+        n = min(args.samples_per_class, max(min(counts), args.min_samples))
+        topped_up = [name for name, c in short.items() if c < n]
+        feats = list(sampler.stack(n))
+        used = dict.fromkeys(names, n)
+    else:  # pairing-free: every kept sample, any count per category
+        topped_up = []
+        feats = sampler.feats
+        used = dict(zip(names, counts))
+    low, high = min(used.values()), max(used.values())
+    per_category = f'n = {low}' if low == high else f'{low} to {high}'
+    print(f'\ninterrelation: {args.interrelation}; samples per category: '
+          f'{per_category}')
     if short:
         print(f'categories with fewer than {args.samples_per_class} samples '
               f'(name: count): {short}')
     if topped_up:
         print(f'topped up to {n} with replacement: {topped_up}')
 
-    cka = pairwise_linear_cka(sampler.stack(n))
-    cost = cost_from_interrelation(cka, args.kappa)
+    cost = cost_from_interrelation(interrelation(feats), args.kappa)
     settings = dict(
-        interrelation='linear CKA', feature=feature, kappa=args.kappa,
-        samples_per_class=args.samples_per_class, samples_used=n,
+        interrelation=args.interrelation, feature=feature, kappa=args.kappa,
+        samples_per_class=args.samples_per_class, samples_used=used,
         min_samples=args.min_samples, seed=args.seed,
         seen=dict(zip(names, sampler.seen.tolist())), short_classes=short,
         topped_up=topped_up, num_images=len(dataset),
         teacher_config=args.config, checkpoint=args.checkpoint,
         data_config=args.data_config or args.config)
     save_cost_matrix(args.out, cost, names, settings)
-    print(f'saved the {len(names)}x{len(names)} cost matrix to {args.out}')
+    print(f'saved the {len(names)}x{len(names)} cost matrix '
+          f'({args.interrelation}) to {args.out}')
 
     if args.plot:
-        title = (f'{osp.basename(args.config)}: linear-CKA cost\n'
-                 f'kappa={args.kappa:g}, n={n} per category, '
+        title = (f'{osp.basename(args.config)}: {args.interrelation} cost\n'
+                 f'kappa={args.kappa:g}, {per_category} per category, '
                  f'seed={args.seed}, {feature}')
         plot_cost(cost, names, title, args.plot)
         print(f'saved the heatmap to {args.plot}')

@@ -1,4 +1,4 @@
-"""Per-category teacher features for the CKA cost matrix of WKD-L.
+"""Per-category teacher features for the category cost matrix of WKD-L.
 
 A frozen detector runs over a dataset and, for each of its K + 1 categories
 (the dataset's classes, then background, MMDetection's order), keeps a random
@@ -17,7 +17,10 @@ layer:
 Sampling is bottom-k: each candidate draws a key from one seeded generator and
 a category keeps the ``n`` candidates with the smallest keys, a uniform sample
 without replacement from the whole stream in O((K + 1) n d) memory. Only
-candidates that can still enter the sample go through the RoI head.
+candidates that can still enter the sample go through the RoI head. The
+pairing-free interrelations use each category's sample as it is
+(``CategorySampler.feats``, counts may differ); only the paired CKA needs
+the equal-n :meth:`CategorySampler.stack`.
 """
 import copy
 from contextlib import contextmanager
@@ -96,8 +99,10 @@ class CategorySampler:
     def stack(self, n: int) -> Tensor:
         """(K + 1, n, d) features: the first n of each category's sample.
 
-        A category with fewer than n is topped up by drawing its own vectors
-        again, with replacement. Every category needs at least one vector.
+        For interrelations that pair samples across categories (the paired
+        CKA); the pairing-free ones read :attr:`feats` directly. A category
+        with fewer than n is topped up by drawing its own vectors again, with
+        replacement. Every category needs at least one vector.
         """
         out = []
         for feats in self.feats:

@@ -1,4 +1,5 @@
-"""Category cost matrices for WKD-L: files, the teacher classifier, uniform.
+"""Category cost matrices for WKD-L: files, interrelations, the teacher
+classifier, uniform.
 
 A cost-matrix file is a ``torch.save``d dict, loadable with
 ``weights_only=True``::
@@ -9,17 +10,74 @@ A cost-matrix file is a ``torch.save``d dict, loadable with
 ``resolve_cost_matrix`` turns the ``cost`` option of a WKD-L term into the
 (K, K) tensor: ``'uniform'`` (1 off the diagonal), ``'fc'`` (cosine similarity
 of the teacher classifier's per-class weights, no data pass) or a file path.
+
+``INTERRELATIONS`` names the category interrelations that
+``tools/build_cost_matrix.py --interrelation`` can build a file from; add one
+with ``@INTERRELATIONS.register_module('name')`` on a function that maps K
+per-category (n_i, d) feature matrices to a (K, K) interrelation (1 on the
+diagonal). A function that pairs samples across categories sets
+``equal_counts = True`` and then receives the same n for every category.
 """
 from typing import Optional, Sequence, Union
 
 import torch
-from torch import nn
+from mmengine.registry import Registry
+from torch import Tensor, nn
 
 from .checkpoint import load_checkpoint_safely
-from .functional import (cosine_interrelation, cost_from_interrelation,
-                         uniform_cost)
+from .functional import (class_mean_interrelation, cosine_interrelation,
+                         cost_from_interrelation, pairwise_linear_cka,
+                         second_moment_interrelation, uniform_cost)
 
 BACKGROUND = 'background'
+
+INTERRELATIONS = Registry('WKD-L category interrelation')
+DEFAULT_INTERRELATION = 'second-moment'
+
+
+@INTERRELATIONS.register_module('second-moment')
+def second_moment(feats: Sequence[Tensor]) -> Tensor:
+    """Alignment of the uncentred feature second moments (the default); see
+    :func:`wkd_det.functional.second_moment_interrelation`."""
+    return second_moment_interrelation(feats)
+
+
+@INTERRELATIONS.register_module('class-mean')
+def class_mean(feats: Sequence[Tensor]) -> Tensor:
+    """Cosine of the class-mean features; see
+    :func:`wkd_det.functional.class_mean_interrelation`."""
+    return class_mean_interrelation(feats)
+
+
+@INTERRELATIONS.register_module('paired-cka')
+def paired_cka(feats: Sequence[Tensor]) -> Tensor:
+    """The authors' linear CKA, which pairs the k-th samples of two classes:
+    order-dependent and nearly blind to the classes (see
+    :func:`wkd_det.functional.pairwise_linear_cka`). Kept to reproduce them,
+    not the default. Needs the same n per category."""
+    counts = {len(x) for x in feats}
+    if len(counts) != 1:
+        raise ValueError('paired-cka needs the same number of samples in '
+                         f'every category, got counts {[len(x) for x in feats]}')
+    return pairwise_linear_cka(torch.stack(list(feats)))
+
+
+paired_cka.equal_counts = True
+
+
+def interrelation_names() -> list:
+    """The registered interrelation names, the default first."""
+    names = sorted(INTERRELATIONS.module_dict)
+    return sorted(names, key=lambda name: name != DEFAULT_INTERRELATION)
+
+
+def build_interrelation(name: str):
+    """The registered interrelation function called ``name``."""
+    fn = INTERRELATIONS.module_dict.get(name)
+    if fn is None:
+        raise ValueError(f'unknown interrelation {name!r}; registered: '
+                         f'{interrelation_names()}')
+    return fn
 
 
 def save_cost_matrix(path: str, cost: torch.Tensor, classes: Sequence[str],
