@@ -14,11 +14,11 @@ def test_demo_pipeline(tiny_digits, tmp_path):
             '--pretrain-epochs', '1']
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)
-    rows = re.findall(r'^\| (teacher|student alone|student WKD-L\+F) .*\| '
+    rows = re.findall(r'^\| (teacher|student alone|student WKD-L) .*\| '
                       r'(\d\.\d{3}) \| (\d\.\d{3}) \| (\d+\.\d) min \| '
                       r'(\d+\.\d\d) s \|$', proc.stdout, re.M)
     assert [r[0] for r in rows] == ['teacher', 'student alone',
-                                    'student WKD-L+F'], proc.stdout
+                                    'student WKD-L'], proc.stdout
     assert re.search(r'distillation: [+-]\d\.\d{3} bbox mAP over the student '
                      'trained alone', proc.stdout)
     # the backbones were pretrained once, by the fixture, and reused
@@ -26,10 +26,10 @@ def test_demo_pipeline(tiny_digits, tmp_path):
     for name in ('loss_curves.png', 'detections.png'):
         assert (work_dir / name).stat().st_size > 10_000
     # The distillation log has the distillation losses.
-    log = (work_dir / 'student_wkd-lf' / 'train.log').read_text()
-    assert 'loss_wkd_l' in log and 'loss_wkd_f' in log
+    log = (work_dir / 'student_wkd-l' / 'train.log').read_text()
+    assert 'loss_wkd_l' in log
     # Both trainings are seeded (--seed 0 by default).
-    for run in ('teacher', 'student_alone', 'student_wkd-lf'):
+    for run in ('teacher', 'student_alone', 'student_wkd-l'):
         log = (work_dir / run / 'train.log').read_text()
         assert re.search(r'^\s*seed: 0$', log, re.M), run
     # A second run reuses the cached teacher.
@@ -71,7 +71,7 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert '| WKD-L+F @lam50: `model.distill_losses.loss_wkd_l.wd_weight=50` | 1 |' \
         in report
     assert '- `python tools/benchmark_accuracy.py' in report
-    assert ' --jobs 2` (2 run(s) at a time, ' in report
+    assert ' --jobs 2 --curve 1 2` (2 run(s) at a time, ' in report
     runs = json.loads((tmp_path / 'bench' / 'results.json').read_text())
     assert sorted(runs['runs']) == ['student/seed0', 'student/seed1',
                                     'wkd-lf/seed0', 'wkd-lf/seed1',

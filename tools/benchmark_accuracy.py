@@ -252,7 +252,9 @@ def main():
     pair = PAIRS[args.pair]
     teacher_cfg = osp.join(CONFIGS, pair['teacher'])
     student_cfg = osp.join(CONFIGS, pair['student'])
-    ensure_backbones([teacher_cfg, student_cfg], args.data,
+    # the teacher's backbone is needed only to train the teacher
+    train_teacher = results['teacher'] is None and not args.teacher_ckpt
+    ensure_backbones([teacher_cfg] * train_teacher + [student_cfg], args.data,
                      log=lambda m: print(m, flush=True),
                      epochs=args.pretrain_epochs)
     if results['teacher'] is None and args.teacher_ckpt:

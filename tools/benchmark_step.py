@@ -1,20 +1,24 @@
 """Cost of a WKD-L + WKD-F distillation step over its unavoidable parts.
 
-Faster R-CNN R50-FPN -> R18-FPN (COCO configs: 80 classes, 512 sampled RoIs
-per image, random weights), 320 x 320 inputs, batch 2, on the CPU. Times,
+``--pair faster-rcnn`` (default): Faster R-CNN R50-FPN -> R18-FPN (COCO
+configs: 80 classes, 512 sampled RoIs per image), 320 x 320 inputs;
+``--pair retinanet``: RetinaNet R50-FPN -> R18-FPN (COCO configs, every
+anchor), 640 x 640 inputs. Random weights, batch 2, on the CPU. Times,
 interleaved, per iteration:
 
 - distill: one ``DetectionDistiller`` training step (student loss, teacher
-  forward, WKD-L on the sampled RoIs, WKD-F on all FPN levels, backward,
-  SGD step over student and projectors);
+  forward, WKD-L on the sampled RoIs or anchors, WKD-F on all FPN levels,
+  backward, SGD step over student and projectors);
 - reference: one student-only training step plus the teacher's no-grad
-  backbone + neck + RoI-head forward on the RoIs that student step sampled;
+  forward on the same samples (backbone + neck + RoI head on the RoIs that
+  student step sampled, or + dense head);
 
 in alternating order, and prints the ratio of their medians::
 
     RESULT step_overhead ratio=<median distill / median reference>
 
-Usage: ``python tools/benchmark_step.py [--iters N] [--quick]``.
+Usage: ``python tools/benchmark_step.py [--pair retinanet] [--iters N]
+[--quick]``.
 """
 import argparse
 import os.path as osp
@@ -34,24 +38,31 @@ from wkd_det.models.teacher import load_teacher_config
 
 CONFIG_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                       'configs')
-STUDENT = osp.join(CONFIG_DIR, 'students', 'faster-rcnn_r18_fpn_1x_coco.py')
-TERMS = osp.join(CONFIG_DIR, 'wkd',
-                 'wkd-lf_faster-rcnn_r101_to_r18_fpn_1x_coco.py')
-TEACHER = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+#: student config, config of the distillation terms, teacher, input size
+PAIRS = {
+    'faster-rcnn': ('students/faster-rcnn_r18_fpn_1x_coco.py',
+                    'wkd/wkd-lf_faster-rcnn_r101_to_r18_fpn_1x_coco.py',
+                    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 320),
+    'retinanet': ('students/retinanet_r18_fpn_1x_coco.py',
+                  'wkd/wkd-lf_retinanet_r101_to_r18_fpn_1x_coco.py',
+                  'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py', 640),
+}
 
 
-def build_distiller(checkpoint_dir: str):
-    """The R50 -> R18 distiller with the WKD-L + F terms of the COCO config
-    and a randomly initialised teacher checkpoint."""
+def build_distiller(pair: str, checkpoint_dir: str):
+    """The R50 -> R18 distiller of ``pair`` with the WKD-L + F terms of its
+    COCO config and a randomly initialised teacher checkpoint."""
+    student, terms, teacher_config = PAIRS[pair][:3]
     teacher_ckpt = osp.join(checkpoint_dir, 'teacher.pth')
-    teacher = MODELS.build(load_teacher_config(TEACHER).model)
+    teacher = MODELS.build(load_teacher_config(teacher_config).model)
     torch.save({'state_dict': teacher.state_dict()}, teacher_ckpt)
     return MODELS.build(dict(
         type='DetectionDistiller',
-        student=Config.fromfile(STUDENT).model,
-        teacher_config=TEACHER,
+        student=Config.fromfile(osp.join(CONFIG_DIR, student)).model,
+        teacher_config=teacher_config,
         teacher_ckpt=teacher_ckpt,
-        distill_losses=Config.fromfile(TERMS).model.distill_losses)).train()
+        distill_losses=Config.fromfile(osp.join(
+            CONFIG_DIR, terms)).model.distill_losses)).train()
 
 
 def make_batch(num_images: int, size: int):
@@ -89,20 +100,24 @@ def distill_step(distiller, optimizer, inputs, samples) -> None:
 
 
 def reference_step(distiller, optimizer, inputs, samples) -> None:
-    """Student-only step, then the teacher on the RoIs it sampled."""
-    rois = distiller.logit_source.recorder
-    with recording([rois]):
+    """Student-only step, then the teacher on the samples (RoIs or anchors)
+    that step used, as the logit source pairs them."""
+    source = distiller.logit_source
+    with recording(source.recorders):
         train_step(distiller.student.loss, optimizer, inputs, samples)
     with torch.no_grad():
-        feats = distiller.teacher.extract_feat(inputs)
-        distiller.teacher.roi_head._bbox_forward(feats, rois.pop()[0]['rois'])
+        source.collect(distiller.teacher,
+                       distiller.teacher.extract_feat(inputs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--iters', type=int, default=10,
                         help='timed iterations of each kind')
-    parser.add_argument('--size', type=int, default=320)
+    parser.add_argument('--pair', choices=sorted(PAIRS), default='faster-rcnn')
+    parser.add_argument('--size', type=int, default=None,
+                        help='input side (default: 320 Faster R-CNN, 640 '
+                        'RetinaNet)')
     parser.add_argument('--batch', type=int, default=2)
     parser.add_argument('--quick', action='store_true',
                         help='3 timed iterations of each kind')
@@ -111,12 +126,12 @@ def main() -> None:
     register_all_modules()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as checkpoint_dir:
-        distiller = build_distiller(checkpoint_dir)
+        distiller = build_distiller(args.pair, checkpoint_dir)
     # lr 0: the SGD update runs, but the weights keep their values, so
     # every iteration times the same computation (random weights drift
     # into slow, denormal ranges otherwise)
     optimizer = torch.optim.SGD(distiller.parameters(), lr=0.0, momentum=0.9)
-    inputs, samples = make_batch(args.batch, args.size)
+    inputs, samples = make_batch(args.batch, args.size or PAIRS[args.pair][3])
     steps = {'distill': distill_step, 'reference': reference_step}
     times = {name: [] for name in steps}
     for step in steps.values():  # warm-up
