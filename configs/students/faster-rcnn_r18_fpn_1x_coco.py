@@ -6,5 +6,10 @@ custom_imports = dict(imports=['wkd_det'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         depth=18,
-        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet18')),
+        # torchvision's ResNet18_Weights.IMAGENET1K_V1 (what
+        # 'torchvision://resnet18' resolves to), by its URL: no torchvision
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/'
+            'resnet18-f37072fd.pth')),
     neck=dict(in_channels=[64, 128, 256, 512]))
