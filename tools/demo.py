@@ -2,8 +2,8 @@
 
 Steps, each through the same tools a user runs:
 
-1. generate the digits detection dataset (``tools/make_dataset.py``; 300
-   train and 150 val images for the demo) if ``--data`` has none;
+1. generate the digits detection dataset (``tools/make_dataset.py``) if
+   ``--data`` has none;
 2. pretrain ResNet-50 and ResNet-18 on the train split's object crops, the
    ImageNet stand-in (``tools/pretrain_backbone.py``), cached in
    ``<data>/pretrained/``;
@@ -53,7 +53,7 @@ def main():
     parser.add_argument('--teacher-epochs', type=int, default=2)
     parser.add_argument('--student-epochs', type=int, default=2)
     parser.add_argument('--batch-size', type=int, default=4)
-    parser.add_argument('--num-train', type=int, default=300,
+    parser.add_argument('--num-train', type=int, default=600,
                         help='images to generate if --data has none')
     parser.add_argument('--num-val', type=int, default=150)
     parser.add_argument('--pretrain-epochs', type=int, default=None,

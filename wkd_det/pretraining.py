@@ -7,7 +7,7 @@ on its globally average-pooled last map and learns to tell the split's
 categories plus one background class apart, from the crops of
 :class:`wkd_det.datasets.ObjectCrops` (new crop windows every epoch). The
 checkpoint holds the backbone alone, its keys prefixed ``backbone.``, so a
-detector loads it as the COCO configs load ``torchvision://resnet18``::
+detector loads it as the COCO configs load ImageNet weights::
 
     backbone=dict(..., init_cfg=dict(type='Pretrained',
                                      checkpoint='<root>/pretrained/resnet18.pth',
