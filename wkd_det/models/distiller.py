@@ -42,8 +42,7 @@ class DetectionDistiller(BaseDetector):
     terms get each selected FPN level, the student's projected to the
     teacher's channels, averaged over levels, on each image's valid region
     only (the batch padding left out: one call per image when images are
-    padded differently). ``predict`` and ``_forward``
-    are the student's.
+    padded differently). ``predict`` and ``_forward`` are the student's.
 
     The teacher is frozen, always in eval mode, and not a submodule: it is
     outside ``state_dict``, the optimizer and DDP, and follows the model in
@@ -218,12 +217,13 @@ class DetectionDistiller(BaseDetector):
             if name in losses:
                 raise ValueError(f'distill_losses.{name}: the student already '
                                  'logs a loss of that name')
+            term_scale = scale
             if term.input_kind == 'logits':
                 inputs = logits.loss_inputs(
                     sample_weights(logits, *self.negatives[name]))
                 if getattr(term, 'scheduled', None):
-                    losses[name] = term(**inputs, schedule_scale=scale)
-                    continue
+                    # the term scales its own scheduled part
+                    inputs['schedule_scale'], term_scale = scale, 1.0
                 loss = term(**inputs)
             else:
                 _check_same_sizes(name, self.levels[name], student_feats,
@@ -235,7 +235,7 @@ class DetectionDistiller(BaseDetector):
                     for i, project in zip(self.levels[name],
                                           self.projectors[name]))
                 loss = loss / len(self.levels[name])
-            losses[name] = scale * loss
+            losses[name] = term_scale * loss
         return losses
 
     def check_dataset_classes(self, classes: Sequence[str]) -> None:

@@ -29,7 +29,7 @@ from mmdet.models.detectors import SingleStageDetector, TwoStageDetector
 from mmdet.models.roi_heads import StandardRoIHead
 from torch import nn
 
-from ..functional import class_log_probs
+from ..functional import class_log_probs, num_distribution_classes
 from .recorder import CallRecorder
 
 
@@ -68,9 +68,8 @@ def sample_weights(batch: LogitBatch, neg_weight: float = 1.0,
     weight is 1 (the plain mean)."""
     if neg_weight == 1.0 and neg_topk is None:
         return None
-    num_classes = class_log_probs(batch.teacher_logits[:1], 1.0,
-                                  batch.head).size(1)
-    negative = batch.labels == num_classes - 1
+    negative = batch.labels == num_distribution_classes(
+        batch.teacher_logits, batch.head) - 1
     weight = torch.where(negative, neg_weight, 1.0).to(
         batch.teacher_logits.dtype)
     if neg_topk is not None:
@@ -144,7 +143,7 @@ class AnchorHeadLogits:
     """
     #: weight of background anchors unless a term sets ``neg_weight``:
     #: positives only, since ~10^3 negatives per positive would otherwise
-    #: set the loss (see docs/results.md for the settings measured)
+    #: set the loss (not yet tuned on the benchmark)
     default_neg_weight = 0.0
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
