@@ -346,3 +346,35 @@ def test_conv_bn_projector(teacher_ckpts):
     loss.backward()
     assert torch.isfinite(loss) and loss > 0
     assert distiller.projectors['loss_wkd_f'][0][0].weight.grad.abs().sum() > 0
+
+
+def test_box_regions_give_one_crop_per_ground_truth_box(teacher_ckpts):
+    """``regions='boxes'``: the term compares RoIAligned crops of every
+    ground-truth box from the level its size maps to, on the projected
+    student map and the teacher map alike; gradients reach the student."""
+    from mmcv.ops import roi_align
+    distiller = build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'], {
+        'loss_box': dict(type='WKDFLoss', grid=1, regions='boxes',
+                         box_size=5, levels=[0, 1])}).train()
+    inputs, samples = batch()
+    samples[1].gt_instances.bboxes[1] = torch.tensor([0., 0., 127., 127.])
+    term = distiller.distill_losses['loss_box']
+    with mock.patch.object(term, 'forward', wraps=term.forward) as forward:
+        loss = distiller.loss(inputs, samples)['loss_box']
+    crops_s, crops_t = forward.call_args.args
+    assert crops_s.shape == crops_t.shape == (4, 256, 5, 5)
+    # boxes of side < 112 on level 0 (stride 4); the 127 px one on level 1
+    rois = torch.tensor([[0., 8., 8., 48., 60.], [0., 60., 50., 120., 120.],
+                         [1., 8., 8., 48., 60.], [1., 0., 0., 127., 127.]])
+    with torch.no_grad():
+        t = distiller.teacher.extract_feat(inputs)
+    expected = torch.cat([
+        roi_align(t[0], rois[:3], (5, 5), 1 / 4, 0, 'avg', True),
+        roi_align(t[1], rois[3:], (5, 5), 1 / 8, 0, 'avg', True)])
+    torch.testing.assert_close(crops_t, expected)
+    loss.backward()
+    assert torch.isfinite(loss) and loss > 0
+    assert distiller.projectors['loss_box'][0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match='regions must be one of'):
+        build_distiller('faster-rcnn', teacher_ckpts['faster-rcnn'], {
+            'loss_box': dict(type='WKDFLoss', regions='cells')})

@@ -12,6 +12,7 @@ from mmengine.logging import MessageHub, print_log
 from torch import nn
 
 from ..cost_matrix import BACKGROUND, resolve_cost_matrix
+from .box_regions import box_regions, gt_rois
 from .logit_sources import build_logit_source, sample_weights
 from .normalization import same_normalization, to_teacher_normalization
 from .recorder import CallRecorder, recording
@@ -19,7 +20,9 @@ from .teacher import build_teacher
 
 #: options of a ``distill_losses`` entry that the distiller consumes
 ATTACH_OPTIONS = {'logits': ('cost', 'neg_weight', 'neg_topk'),
-                  'features': ('levels', 'projector')}
+                  'features': ('levels', 'projector', 'regions', 'box_size')}
+#: what a feature term compares: whole maps or ground-truth box crops
+REGIONS = ('map', 'boxes')
 
 
 @MODELS.register_module()
@@ -42,7 +45,9 @@ class DetectionDistiller(BaseDetector):
     terms get each selected FPN level, the student's projected to the
     teacher's channels, averaged over levels, on each image's valid region
     only (the batch padding left out: one call per image when images are
-    padded differently). ``predict`` and ``_forward`` are the student's.
+    padded differently), or, with ``regions='boxes'``, one call on the crops
+    of every ground-truth box from its level. ``predict`` and ``_forward``
+    are the student's.
 
     The teacher is frozen, always in eval mode, and not a submodule: it is
     outside ``state_dict``, the optimizer and DDP, and follows the model in
@@ -79,7 +84,10 @@ class DetectionDistiller(BaseDetector):
             neck outputs, or a list of indices) and ``projector`` (feature
             terms: ``'conv'`` = learnable 1x1 conv per level, default,
             ``'conv_bn'`` = 1x1 conv + BN, or ``'identity'`` when the
-            channel counts agree). An entry set to
+            channel counts agree), ``regions`` (feature terms: ``'map'``,
+            default, or ``'boxes'``: one ``box_size`` x ``box_size`` crop
+            per ground-truth box from its FPN level, see
+            :mod:`.box_regions`). An entry set to
             ``None`` is left out, so a derived config can drop a term.
         teacher_key_tolerance (int): how many missing, unexpected or
             reshaped teacher weights are accepted. Defaults to 0.
@@ -109,6 +117,7 @@ class DetectionDistiller(BaseDetector):
         self.distill_losses = nn.ModuleDict()
         self.projectors = nn.ModuleDict()
         self.levels: Dict[str, List[int]] = {}
+        self.regions: Dict[str, tuple] = {}
         self.negatives: Dict[str, tuple] = {}
         self.logit_source = None
         self.cost_files: Dict[str, str] = {}
@@ -164,6 +173,9 @@ class DetectionDistiller(BaseDetector):
         else:
             self._attach_features(name, options.get('levels'),
                                   options.get('projector', 'conv'))
+            self.regions[name] = _region_options(
+                where, options.get('regions', 'map'),
+                options.get('box_size', 7))
         self.distill_losses[name] = term
 
     def _attach_features(self, name: str, levels: Optional[List[int]],
@@ -228,13 +240,19 @@ class DetectionDistiller(BaseDetector):
             else:
                 _check_same_sizes(name, self.levels[name], student_feats,
                                   teacher_feats)
-                loss = sum(
-                    _on_valid_region(term, project(student_feats[i]),
-                                     teacher_feats[i], image_sizes,
-                                     batch_inputs.shape[-2:])
-                    for i, project in zip(self.levels[name],
-                                          self.projectors[name]))
-                loss = loss / len(self.levels[name])
+                pairs = [(project(student_feats[i]), teacher_feats[i])
+                         for i, project in zip(self.levels[name],
+                                               self.projectors[name])]
+                regions, box_size = self.regions[name]
+                if regions == 'boxes':
+                    rois = gt_rois(batch_data_samples)
+                    loss = term(*(box_regions(maps, rois, batch_inputs.size(-2),
+                                              box_size)
+                                  for maps in zip(*pairs)))
+                else:
+                    loss = sum(_on_valid_region(term, s, t, image_sizes,
+                                                batch_inputs.shape[-2:])
+                               for s, t in pairs) / len(pairs)
             losses[name] = term_scale * loss
         return losses
 
@@ -333,6 +351,17 @@ def _first_differences(a: Sequence[str], b: Sequence[str]) -> list:
     length = max(len(a), len(b))
     a, b = list(a) + [None] * length, list(b) + [None] * length
     return [(i, a[i], b[i]) for i in range(length) if a[i] != b[i]][:5]
+
+
+def _region_options(where: str, regions: str, box_size: int) -> tuple:
+    """Checked ``(regions, box_size)`` of a feature term."""
+    if regions not in REGIONS:
+        raise ValueError(f'{where}: regions must be one of {REGIONS}, got '
+                         f'{regions!r}')
+    if not (isinstance(box_size, int) and box_size >= 1):
+        raise ValueError(f'{where}: box_size must be a positive int, got '
+                         f'{box_size!r}')
+    return regions, box_size
 
 
 def _negative_options(where: str, neg_weight: float,
