@@ -124,29 +124,35 @@ def test_anchor_head_targets_are_the_students_assignment(teacher_ckpts):
     signature = inspect.signature(head.loss_by_feat_single)
     terms = record_terms(distiller)
     terms['loss_wkd_l'].active = True
+    source = CallRecorder(distiller.logit_source, 'collect')
+    source.active = True
     with mock.patch.object(head, 'loss_by_feat_single',
                            wraps=head.loss_by_feat_single) as per_level:
         distiller.loss(*batch())
     calls = [signature.bind(*call.args, **call.kwargs).arguments
              for call in per_level.call_args_list]
-    inputs = terms['loss_wkd_l'].pop()[0]
-    student_logits, teacher_logits, labels = (
-        inputs['student_logits'], inputs['teacher_logits'], inputs['labels'])
+    logits = source.pop()[1]
+    student_logits, teacher_logits, labels = logits[:3]
     own_labels = torch.cat([c['labels'].reshape(-1) for c in calls])
     own_weights = torch.cat([c['label_weights'].reshape(-1) for c in calls])
     assert torch.equal(labels, own_labels[own_weights > 0])
     assert (labels == 10).any() and (labels < 10).any()
     # the C sigmoid logits themselves; the loss builds the background mass
-    assert inputs['head'] == 'sigmoid'
+    assert logits.head == 'sigmoid'
     assert student_logits.shape == teacher_logits.shape == (labels.numel(), 10)
     own_scores = torch.cat([
         c['cls_score'].permute(0, 2, 3, 1).reshape(-1, 10) for c in calls
     ])[own_weights > 0]
     assert torch.equal(student_logits, own_scores)
-    # normalised by the head's own avg_factor (its positives), negatives at
-    # the anchor heads' default weight 0
-    assert inputs['avg_factor'] == calls[0]['avg_factor'] == (labels < 10).sum()
-    assert torch.equal(inputs['weight'], (labels < 10).float())
+    # normalised by the head's own avg_factor (its positives); at the anchor
+    # heads' default neg_weight 0 the term gets the positives alone
+    positive = labels < 10
+    assert logits.avg_factor == calls[0]['avg_factor'] == positive.sum()
+    inputs = terms['loss_wkd_l'].pop()[0]
+    assert torch.equal(inputs['labels'], labels[positive])
+    assert torch.equal(inputs['student_logits'], student_logits[positive])
+    assert torch.equal(inputs['weight'], torch.ones(int(positive.sum())))
+    assert inputs['avg_factor'] == logits.avg_factor
 
 
 def test_negative_weights_and_top_k_per_image():

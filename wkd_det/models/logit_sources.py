@@ -53,10 +53,18 @@ class LogitBatch(NamedTuple):
     images: torch.Tensor
 
     def loss_inputs(self, weight: Optional[torch.Tensor]) -> dict:
-        """Keyword arguments of a logit loss's ``forward``."""
-        return dict(student_logits=self.student_logits,
-                    teacher_logits=self.teacher_logits, labels=self.labels,
-                    head=self.head, weight=weight, avg_factor=self.avg_factor)
+        """Keyword arguments of a logit loss's ``forward``, the samples of
+        weight 0 left out (they add nothing to the weighted sum, and on a
+        dense head with ``neg_weight=0`` they are nearly all the anchors)."""
+        student, teacher, labels = (self.student_logits, self.teacher_logits,
+                                    self.labels)
+        if weight is not None:
+            keep = weight > 0
+            student, teacher, labels, weight = (
+                student[keep], teacher[keep], labels[keep], weight[keep])
+        return dict(student_logits=student, teacher_logits=teacher,
+                    labels=labels, head=self.head, weight=weight,
+                    avg_factor=self.avg_factor)
 
 
 def sample_weights(batch: LogitBatch, neg_weight: float = 1.0,
