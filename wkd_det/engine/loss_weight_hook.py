@@ -11,7 +11,7 @@ SCHEDULES = ('constant', 'cosine')
 
 @HOOKS.register_module()
 class DistillLossWeightHook(Hook):
-    """Scale every distillation term of a ``DetectionDistiller``.
+    """Scale the distillation terms of a ``DetectionDistiller``.
 
     Before each training iteration the model's ``loss_weight_scale`` is set
     to
@@ -23,9 +23,11 @@ class DistillLossWeightHook(Hook):
     t = ``runner.iter``, T = ``runner.max_iters``, t0 = ``start`` in epochs
     (``by_epoch=True``, times the iterations per epoch) or iterations, and
     r = ``min_ratio``. That is the cosine decay of lambda (WKD-L) and w_f
-    (WKD-F) from a start epoch to the end of training. The value depends
-    only on the runner's position, so ``--resume`` continues the schedule;
-    it is logged as ``distill_weight``.
+    (WKD-F) from a start epoch to the end of training; as in the authors'
+    code, WKD-L's target term L_t keeps its weight (the distiller passes the
+    scale to terms with a ``scheduled`` part and multiplies the others).
+    The value depends only on the runner's position, so ``--resume``
+    continues the schedule; it is logged as ``distill_weight``.
 
     Args:
         schedule (str): ``'constant'`` or ``'cosine'``.
