@@ -124,9 +124,12 @@ def evaluate(model: nn.Module, crops: np.ndarray, labels: np.ndarray,
 
 
 def pretrain_backbone(arch: str, data_root: str, out: str,
-                      epochs: Optional[int] = None, crop_size: int = 32,
-                      batch_size: int = 64, lr: float = 3e-3,
-                      weight_decay: float = 0.05, seed: int = 0,
+                      epochs: Optional[int] = None,
+                      crop_size: int = DEFAULTS['crop_size'],
+                      batch_size: int = DEFAULTS['batch_size'],
+                      lr: float = DEFAULTS['lr'],
+                      weight_decay: float = DEFAULTS['weight_decay'],
+                      seed: int = DEFAULTS['seed'],
                       log: Callable[[str], None] = print) -> dict:
     """Train ``arch`` on the crops of ``data_root``'s train split and write
     its backbone to ``out`` (and the record to ``<out>.json``).
