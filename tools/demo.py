@@ -129,7 +129,8 @@ def main():
     print('| --- | --- | --- | --- | --- |')
     for name, run in rows:
         m = run['metrics']
-        per_iter = f'{run["s_per_iter"]:.2f} s' if run['s_per_iter'] else 'n/a'
+        per_iter = (f'{run["s_per_iter"]:.2f} s' if run.get('s_per_iter')
+                    else 'n/a')
         print(f'| {name} | {m["bbox_mAP"]:.3f} | {m["bbox_mAP_50"]:.3f} | '
               f'{run["train_s"] / 60:.1f} min | {per_iter} |')
     gain = student['metrics']['bbox_mAP'] - alone['metrics']['bbox_mAP']
