@@ -279,6 +279,8 @@ def main():
         write_report(args.out, report_section(results, args.pair, args),
                      args.pair)
 
+    save()  # the teacher is kept even if no student run finishes
+
     def run_name(method, tag):
         return f'{method}@{tag}' if tag else method
 
