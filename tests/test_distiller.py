@@ -297,12 +297,14 @@ def test_refuses_mismatched_models(teacher_ckpts, tmp_path):
     softmax = digits_model('retinanet_r18_fpn_digits')
     softmax.bbox_head.loss_cls = dict(type='CrossEntropyLoss',
                                       use_sigmoid=False)
-    with pytest.raises(ValueError, match='student RetinaNet is not supported; '
-                       'supported are two-stage'):
+    with pytest.raises(ValueError, match='no logit source reads the student '
+                       r'RetinaNet \(bbox_head RetinaHead\); registered: '
+                       '.*AnchorHead .*StandardRoIHead'):
         build_distiller('retinanet', ckpt, {'loss_kd': dict(type='KDLoss')},
                         student=softmax)
-    with pytest.raises(ValueError, match='teacher RetinaNet does not match '
-                       'the student FasterRCNN'):
+    with pytest.raises(ValueError, match='teacher RetinaNet .* is read by '
+                       'AnchorHeadLogits, the student FasterRCNN by '
+                       'RoIHeadLogits'):
         build_distiller('faster-rcnn', ckpt, {'loss_kd': dict(type='KDLoss')},
                         teacher=teacher)
 

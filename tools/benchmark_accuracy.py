@@ -11,7 +11,9 @@ trains the student alone at several schedule lengths, the evidence for
 choosing ``--student-epochs``.
 
 Results are kept in ``<work-dir>/results.json`` as they come (a rerun skips
-finished runs; an interrupted training resumes from its last epoch) and
+finished runs; an interrupted training resumes from its last epoch;
+invocations with different runs may share a work dir, each save merges
+the others') and
 written to ``--out`` as mean +- std over seeds, with the command and the
 machine: one section per pair, between ``<!-- benchmark:PAIR -->``
 markers, so the rest of the file (hand-written notes) is kept. Long runs
@@ -32,6 +34,7 @@ val split): its runs are kept as ``METHOD@NAME`` beside the defaults and get
 their own rows.
 """
 import argparse
+import fcntl
 import json
 import os
 import os.path as osp
@@ -274,10 +277,22 @@ def main():
     lock = threading.Lock()
 
     def save():
-        with open(args.results, 'w') as f:
-            json.dump(results, f, indent=1)
-        write_report(args.out, report_section(results, args.pair, args),
-                     args.pair)
+        # another invocation may share the work dir (other methods or
+        # variants at once): merge what it saved, under a file lock
+        with open(args.results + '.lock', 'w') as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            if osp.isfile(args.results):
+                with open(args.results) as f:
+                    saved = json.load(f)
+                for store in ('runs', 'curve'):
+                    results[store] = {**saved.get(store, {}), **results[store]}
+                results['curve_lengths'] = sorted(
+                    set(saved.get('curve_lengths', []))
+                    | set(results.get('curve_lengths', [])))
+            with open(args.results, 'w') as f:
+                json.dump(results, f, indent=1)
+            write_report(args.out, report_section(results, args.pair, args),
+                         args.pair)
 
     save()  # the teacher is kept even if no student run finishes
 

@@ -1,0 +1,13 @@
+"""Where the logit terms (WKD-L, KD, BDD) read student and teacher logits:
+one registered source per head family (:mod:`.base` has the registry and
+the lookup, one module per family)."""
+from .anchor_head import AnchorHeadLogits, check_same_anchors, flatten_scores
+from .base import (LOGIT_SOURCES, LogitBatch, LogitSource,
+                   build_logit_source, find_logit_source, sample_weights)
+from .roi_head import RoIHeadLogits
+
+__all__ = [
+    'LOGIT_SOURCES', 'LogitBatch', 'LogitSource', 'build_logit_source',
+    'find_logit_source', 'sample_weights', 'RoIHeadLogits',
+    'AnchorHeadLogits', 'flatten_scores', 'check_same_anchors'
+]
