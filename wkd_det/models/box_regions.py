@@ -4,12 +4,12 @@ A feature term with ``regions='boxes'`` is applied to one fixed-size crop
 per ground-truth box instead of the whole map: each box is RoIAligned
 (``mmcv.ops.roi_align``, ``aligned=True``) to ``size`` x ``size`` positions
 on the FPN level MMDetection's ``SingleRoIExtractor`` would pick for it
-(level floor(log2(sqrt(w h) / 56)), clamped to the term's levels), from
-the projected student map and the teacher map alike. WKD-F with ``grid=1``
-then compares one Gaussian per object, the detection counterpart of its
-spatial cells; FitNet, PKD and CWD compare the crops.
+(index floor(log2(sqrt(w h) / 56)) among the term's levels, finest first,
+clamped to them), from the projected student map and the teacher map of
+that level's stride alike. WKD-F with ``grid=1`` then compares one
+Gaussian per object, the detection counterpart of its spatial cells;
+FitNet, PKD and CWD compare the crops.
 """
-import math
 from typing import Sequence
 
 import torch
@@ -36,14 +36,14 @@ def roi_levels(rois: torch.Tensor, num_levels: int) -> torch.Tensor:
 
 
 def box_regions(feats: Sequence[torch.Tensor], rois: torch.Tensor,
-                input_height: int, size: int = 7) -> torch.Tensor:
+                 strides: Sequence[int], size: int = 7) -> torch.Tensor:
     """Crops of ``rois`` from the maps of a term's levels.
 
     Args:
         feats (Sequence[Tensor]): the term's (B, C, H_l, W_l) maps, finest
             first.
         rois (Tensor): (N, 5) boxes in input pixels (:func:`gt_rois`).
-        input_height (int): padded input height, for each level's stride.
+        strides (Sequence[int]): each map's stride in input pixels.
         size (int): crop side in positions.
 
     Returns:
@@ -51,12 +51,9 @@ def box_regions(feats: Sequence[torch.Tensor], rois: torch.Tensor,
     """
     levels = roi_levels(rois, len(feats))
     crops = feats[0].new_zeros(rois.size(0), feats[0].size(1), size, size)
-    for index, feat in enumerate(feats):
+    for index, (feat, stride) in enumerate(zip(feats, strides)):
         chosen = levels == index
         if chosen.any():
-            # FPN strides are powers of two; padding can round the map size
-            stride = 2 ** round(math.log2(input_height / feat.size(-2)))
             crops[chosen] = roi_align(feat, rois[chosen], (size, size),
                                       1.0 / stride, 0, 'avg', True)
     return crops
-

@@ -1,7 +1,7 @@
 """DetectionDistiller: a student detector trained with a frozen teacher."""
 import logging
 import math
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmdet.models.detectors import BaseDetector
@@ -23,6 +23,9 @@ ATTACH_OPTIONS = {'logits': ('cost', 'neg_weight', 'neg_topk'),
                   'features': ('levels', 'projector', 'regions', 'box_size')}
 #: what a feature term compares: whole maps or ground-truth box crops
 REGIONS = ('map', 'boxes')
+#: side of the zero image ``extract_feat`` is probed on for each map's stride
+#: and channels: a multiple of every power-of-two stride up to 256
+PROBE_SIZE = 256
 
 
 @MODELS.register_module()
@@ -42,10 +45,11 @@ class DetectionDistiller(BaseDetector):
     instead. Logit terms get a :class:`.logit_sources.LogitBatch` (softmax
     RoI logits, or sigmoid anchor logits normalised by the positives) with
     per-sample weights (:func:`.logit_sources.sample_weights`); feature
-    terms get each selected FPN level, the student's projected to the
-    teacher's channels, averaged over levels, on each image's valid region
-    only (the batch padding left out: one call per image when images are
-    padded differently), or, with ``regions='boxes'``, one call on the crops
+    terms get each selected student neck level and the teacher level of the
+    same stride, the student's projected to the teacher's channels,
+    averaged over levels, on each image's valid region only (the batch
+    padding left out: one call per image when images are padded
+    differently), or, with ``regions='boxes'``, one call on the crops
     of every ground-truth box from its level. ``predict`` and ``_forward``
     are the student's.
 
@@ -64,9 +68,9 @@ class DetectionDistiller(BaseDetector):
     Bad input is refused with a ``ValueError`` naming the config key: at
     build (teacher checkpoint, class counts, levels, anchors, cost matrix),
     in ``DistillClassCheckHook`` (class names, see
-    :meth:`check_dataset_classes`) and on the first step (feature maps of
-    other strides). Non-finite teacher outputs raise ``FloatingPointError``
-    with the iteration, before any loss uses them.
+    :meth:`check_dataset_classes`) and on the first step (maps of one
+    stride but different sizes). Non-finite teacher outputs raise
+    ``FloatingPointError`` with the iteration, before any loss uses them.
 
     Args:
         student (dict): config of the student detector.
@@ -80,11 +84,13 @@ class DetectionDistiller(BaseDetector):
             of a registered loss with ``input_kind``. Options consumed here:
             ``cost`` (logit terms with ``set_cost``: ``'uniform'`` default,
             ``'fc'`` or a file, see :func:`wkd_det.cost_matrix.
-            resolve_cost_matrix`), ``levels`` (feature terms: ``None`` = all
-            neck outputs, or a list of indices) and ``projector`` (feature
-            terms: ``'conv'`` = learnable 1x1 conv per level, default,
-            ``'conv_bn'`` = 1x1 conv + BN, or ``'identity'`` when the
-            channel counts agree), ``regions`` (feature terms: ``'map'``,
+            resolve_cost_matrix`), ``levels`` (feature terms: indices of
+            student neck outputs, each paired with the teacher output of
+            its stride; ``None`` = every student output whose stride the
+            teacher has, see :func:`_neck_levels`) and ``projector``
+            (feature terms: ``'conv'`` = learnable 1x1 conv per level,
+            default, ``'conv_bn'`` = 1x1 conv + BN, or ``'identity'`` when
+            the channel counts agree), ``regions`` (feature terms: ``'map'``,
             default, or ``'boxes'``: one ``box_size`` x ``box_size`` crop
             per ground-truth box from its FPN level, see
             :mod:`.box_regions`). An entry set to
@@ -116,7 +122,10 @@ class DetectionDistiller(BaseDetector):
         self.loss_weight_scale = 1.0
         self.distill_losses = nn.ModuleDict()
         self.projectors = nn.ModuleDict()
-        self.levels: Dict[str, List[int]] = {}
+        #: per feature term, ``(student level, teacher level, stride)``
+        self.level_pairs: Dict[str, List[Tuple[int, int, int]]] = {}
+        #: per role, ``(stride, channels)`` of each neck output, probed once
+        self.neck_levels: Dict[str, List[Tuple[int, int]]] = {}
         self.regions: Dict[str, tuple] = {}
         self.negatives: Dict[str, tuple] = {}
         self.logit_source = None
@@ -176,38 +185,51 @@ class DetectionDistiller(BaseDetector):
             self.regions[name] = _region_options(
                 where, options.get('regions', 'map'),
                 options.get('box_size', 7))
+            channels = sorted({self.neck_levels['teacher'][j][1]
+                               for _, j, _ in self.level_pairs[name]})
+            if self.regions[name][0] == 'boxes' and len(channels) > 1:
+                raise ValueError(f"{where}: regions='boxes' stacks the crops "
+                                 'of all levels, so their teacher maps need '
+                                 f'one channel count, got {channels}')
         self.distill_losses[name] = term
 
     def _attach_features(self, name: str, levels: Optional[List[int]],
                          projector: str) -> None:
-        """Check ``levels`` against both necks and build the projectors."""
+        """Pair the student levels ``levels`` with the teacher levels of
+        equal stride, finest first, and build one projector per pair."""
         where = f'distill_losses.{name}'
-        num_s, channels_s = _neck_outputs(self.student, 'student', where)
-        num_t, channels_t = _neck_outputs(self.teacher, 'teacher', where)
-        num_levels = min(num_s, num_t)
-        levels = list(range(num_levels)) if levels is None else list(levels)
-        bad = [i for i in levels if not 0 <= i < num_levels]
+        if not self.neck_levels:
+            self.neck_levels = {
+                role: _neck_levels(getattr(self, role), role, where)
+                for role in ('student', 'teacher')}
+        student = self.neck_levels['student']
+        teacher = self.neck_levels['teacher']
+        teacher_level = {stride: j for j, (stride, _) in enumerate(teacher)}
+        strides = (f'student strides {[stride for stride, _ in student]}, '
+                   f'teacher {[stride for stride, _ in teacher]}')
+        if levels is None:
+            levels = [i for i, (stride, _) in enumerate(student)
+                      if stride in teacher_level]
+            if not levels:
+                raise ValueError(f'{where}: the student and teacher necks '
+                                 f'share no stride ({strides})')
+        levels = list(levels)
+        bad = [i for i in levels if not 0 <= i < len(student)]
         if bad or not levels:
             raise ValueError(f'{where}: levels {levels} are not neck outputs; '
-                             f'student has {num_s}, teacher {num_t} levels '
-                             f'(valid indices 0..{num_levels - 1})')
-        if projector == 'conv':
-            layers = [nn.Conv2d(channels_s, channels_t, 1) for _ in levels]
-        elif projector == 'conv_bn':
-            layers = [nn.Sequential(nn.Conv2d(channels_s, channels_t, 1),
-                                    nn.BatchNorm2d(channels_t))
-                      for _ in levels]
-        elif projector == 'identity':
-            if channels_s != channels_t:
-                raise ValueError(f"{where}: projector='identity' needs equal "
-                                 f'channels, student neck has {channels_s}, '
-                                 f'teacher neck {channels_t}')
-            layers = [nn.Identity() for _ in levels]
-        else:
-            raise ValueError(f"{where}: projector must be 'conv', 'conv_bn' "
-                             f"or 'identity', got {projector!r}")
-        self.levels[name] = levels
-        self.projectors[name] = nn.ModuleList(layers)
+                             f'the student has {len(student)} levels (valid '
+                             f'indices 0..{len(student) - 1})')
+        absent = [i for i in levels if student[i][0] not in teacher_level]
+        if absent:
+            raise ValueError(f'{where}: levels {absent} have strides the '
+                             f'teacher neck lacks ({strides}); choose '
+                             'student levels of a shared stride')
+        pairs = sorted(((i, teacher_level[student[i][0]], student[i][0])
+                        for i in levels), key=lambda pair: pair[2])
+        self.level_pairs[name] = pairs
+        self.projectors[name] = nn.ModuleList(
+            _projector(projector, student[i][1], teacher[j][1], where)
+            for i, j, _ in pairs)
 
     def loss(self, batch_inputs: torch.Tensor,
              batch_data_samples: SampleList) -> dict:
@@ -238,16 +260,17 @@ class DetectionDistiller(BaseDetector):
                     inputs['schedule_scale'], term_scale = scale, 1.0
                 loss = term(**inputs)
             else:
-                _check_same_sizes(name, self.levels[name], student_feats,
+                level_pairs = self.level_pairs[name]
+                _check_same_sizes(name, level_pairs, student_feats,
                                   teacher_feats)
-                pairs = [(project(student_feats[i]), teacher_feats[i])
-                         for i, project in zip(self.levels[name],
-                                               self.projectors[name])]
+                pairs = [(project(student_feats[i]), teacher_feats[j])
+                         for (i, j, _), project in zip(level_pairs,
+                                                       self.projectors[name])]
                 regions, box_size = self.regions[name]
                 if regions == 'boxes':
                     rois = gt_rois(batch_data_samples)
-                    loss = term(*(box_regions(maps, rois, batch_inputs.size(-2),
-                                              box_size)
+                    strides = [stride for *_, stride in level_pairs]
+                    loss = term(*(box_regions(maps, rois, strides, box_size)
                                   for maps in zip(*pairs)))
                 else:
                     loss = sum(_on_valid_region(term, s, t, image_sizes,
@@ -404,30 +427,59 @@ def _on_valid_region(term: nn.Module, student_feat: torch.Tensor,
                for i, (h, w) in enumerate(valid)) / len(valid)
 
 
-def _check_same_sizes(name: str, levels: List[int], student_feats,
-                      teacher_feats) -> None:
-    """Refuse feature maps whose spatial sizes differ."""
-    for i in levels:
-        size_s, size_t = student_feats[i].shape[-2:], teacher_feats[i].shape[-2:]
+def _check_same_sizes(name: str, level_pairs: List[Tuple[int, int, int]],
+                      student_feats, teacher_feats) -> None:
+    """Refuse paired maps (one stride) whose spatial sizes differ."""
+    for i, j, stride in level_pairs:
+        size_s, size_t = student_feats[i].shape[-2:], teacher_feats[j].shape[-2:]
         if size_s != size_t:
             raise ValueError(
-                f'distill_losses.{name}: FPN level {i} is {tuple(size_s)} in '
-                f'the student, {tuple(size_t)} in the teacher; their strides '
-                'disagree (backbone strides, neck start_level); choose '
-                'levels of equal stride')
+                f'distill_losses.{name}: the stride-{stride} maps are '
+                f'{tuple(size_s)} in the student (level {i}), {tuple(size_t)} '
+                f'in the teacher (level {j}); the necks round sizes '
+                'differently: pad the input to a multiple of the largest '
+                'stride (data_preprocessor.pad_size_divisor)')
 
 
-def _neck_outputs(detector: nn.Module, role: str, where: str) -> tuple:
-    """``(num_outs, out_channels)`` of a detector's FPN-style neck."""
-    neck = getattr(detector, 'neck', None)
-    num_outs = getattr(neck, 'num_outs', None)
-    channels = getattr(neck, 'out_channels', None)
-    if not isinstance(num_outs, int) or not isinstance(channels, int):
-        raise ValueError(f'{where}: feature terms need an FPN-style neck with '
-                         f'num_outs and out_channels; the {role} '
-                         f'{type(detector).__name__} has '
-                         f'{type(neck).__name__ if neck else "no neck"}')
-    return num_outs, channels
+def _neck_levels(detector: nn.Module, role: str,
+                 where: str) -> List[Tuple[int, int]]:
+    """``(stride, channels)`` of each map ``detector.extract_feat`` returns,
+    probed on a (1, 3, PROBE_SIZE, PROBE_SIZE) zero image in eval mode
+    without gradients (each module's training flag is restored)."""
+    modes = [(module, module.training) for module in detector.modules()]
+    image = next(detector.parameters()).new_zeros(1, 3, PROBE_SIZE,
+                                                  PROBE_SIZE)
+    detector.eval()
+    with torch.no_grad():
+        feats = detector.extract_feat(image)
+    for module, mode in modes:
+        module.training = mode
+    if not (isinstance(feats, (tuple, list)) and feats and
+            all(isinstance(f, torch.Tensor) and f.dim() == 4 for f in feats)):
+        raise ValueError(f'{where}: feature terms need extract_feat to return '
+                         f'a tuple of (B, C, H, W) maps; the {role} '
+                         f'{type(detector).__name__} returns '
+                         f'{type(feats).__name__}')
+    return [(round(PROBE_SIZE / feat.size(-1)), feat.size(1))
+            for feat in feats]
+
+
+def _projector(kind: str, channels_s: int, channels_t: int,
+               where: str) -> nn.Module:
+    """A ``kind`` projector from ``channels_s`` to ``channels_t`` channels."""
+    if kind == 'conv':
+        return nn.Conv2d(channels_s, channels_t, 1)
+    if kind == 'conv_bn':
+        return nn.Sequential(nn.Conv2d(channels_s, channels_t, 1),
+                             nn.BatchNorm2d(channels_t))
+    if kind == 'identity':
+        if channels_s != channels_t:
+            raise ValueError(f"{where}: projector='identity' needs equal "
+                             f'channels, student neck has {channels_s}, '
+                             f'teacher neck {channels_t}')
+        return nn.Identity()
+    raise ValueError(f"{where}: projector must be 'conv', 'conv_bn' or "
+                     f"'identity', got {kind!r}")
 
 
 def _student_state_only(module, state_dict, prefix, local_metadata) -> None:
