@@ -1,16 +1,22 @@
-"""The LOGIT_SOURCES registry: lookup by head class, most specific wins."""
+"""The LOGIT_SOURCES registry (lookup by head class, most specific wins)
+and the RoI source on Mask R-CNN."""
 import os.path as osp
 
 import pytest
+import torch
 from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
+from mmengine.structures import InstanceData
 from utils import CONFIG_DIR
 
 from wkd_det.models.logit_sources import (LOGIT_SOURCES, AnchorHeadLogits,
                                           LogitSource, RoIHeadLogits,
                                           build_logit_source,
                                           find_logit_source)
+from wkd_det.models.recorder import CallRecorder
 
 register_all_modules()
 
@@ -73,3 +79,72 @@ def test_a_source_that_refuses_the_head_is_not_replaced_by_a_base(detectors):
             build_logit_source(detectors['retinanet'], detectors['retinanet'])
     finally:
         LOGIT_SOURCES.module_dict.pop('RetinaHead')
+
+
+def mask_rcnn_model():
+    """The digits R18 Faster R-CNN with MMDetection's Mask R-CNN mask
+    branch added (random weights)."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'digits',
+                                   'faster-rcnn_r18_fpn_digits.py')).model
+    cfg.type = 'MaskRCNN'
+    cfg.backbone.init_cfg = None
+    cfg.data_preprocessor.pad_mask = True
+    cfg.roi_head.mask_roi_extractor = dict(
+        type='SingleRoIExtractor',
+        roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+        out_channels=256, featmap_strides=[4, 8, 16, 32])
+    cfg.roi_head.mask_head = dict(
+        type='FCNMaskHead', num_convs=1, in_channels=256, conv_out_channels=64,
+        num_classes=10,
+        loss_mask=dict(type='CrossEntropyLoss', use_mask=True,
+                       loss_weight=1.0))
+    cfg.train_cfg.rcnn.mask_size = 28
+    return cfg
+
+
+def test_mask_rcnn_bbox_branch_is_read_by_the_roi_source(tmp_path):
+    """Mask R-CNN: the RoI source reads its bbox branch (the teacher
+    classifies the student's sampled RoIs); the mask loss is the student's
+    own, and a loss step with WKD-L, KD and WKD-F reaches the student."""
+    model_cfg = mask_rcnn_model()
+    ckpt = str(tmp_path / 'mask_rcnn.pth')
+    torch.manual_seed(0)
+    torch.save({'state_dict': MODELS.build(model_cfg).state_dict()}, ckpt)
+    teacher_cfg = Config(dict(model=model_cfg))
+    distiller = MODELS.build(dict(
+        type='DetectionDistiller', student=model_cfg,
+        teacher_config=teacher_cfg, teacher_ckpt=ckpt,
+        distill_losses=dict(
+            loss_wkd_l=dict(type='WKDLLoss', wd_weight=10.0, cost='uniform'),
+            loss_kd=dict(type='KDLoss'),
+            loss_wkd_f=dict(type='WKDFLoss', normalize=True, cell_size=4,
+                            projector='identity')))).train()
+    assert isinstance(distiller.logit_source, RoIHeadLogits)
+    size = 128
+    boxes = torch.tensor([[8., 8., 48., 60.], [60., 50., 120., 120.]])
+    masks = torch.zeros(2, size, size, dtype=torch.uint8)
+    for mask, (x1, y1, x2, y2) in zip(masks, boxes.int().tolist()):
+        mask[y1:y2, x1:x2] = 1
+    samples = []
+    for _ in range(2):
+        sample = DetDataSample(metainfo=dict(
+            img_shape=(size, size), pad_shape=(size, size),
+            ori_shape=(size, size), scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(
+            bboxes=boxes, labels=torch.tensor([3, 7]),
+            masks=BitmapMasks(masks.numpy(), size, size))
+        samples.append(sample)
+    student_rois = CallRecorder(distiller.student.roi_head, '_bbox_forward')
+    teacher_rois = CallRecorder(distiller.teacher.roi_head, '_bbox_forward')
+    student_rois.active = teacher_rois.active = True
+    losses = distiller.loss(torch.randn(2, 3, size, size), samples)
+    assert torch.equal(student_rois.pop()[0]['rois'],
+                       teacher_rois.pop()[0]['rois'])
+    assert {'loss_mask', 'loss_cls', 'loss_wkd_l', 'loss_kd',
+            'loss_wkd_f'} <= set(losses)
+    total = sum(value for name, value in losses.items() if 'loss' in name
+                and isinstance(value, torch.Tensor))
+    total.backward()
+    grads = [p.grad for p in distiller.student.backbone.parameters()
+             if p.requires_grad]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
