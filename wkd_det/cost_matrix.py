@@ -115,14 +115,20 @@ def validate_cost_matrix(cost: torch.Tensor, num_classes: int,
                          f'(min {float(cost.min()):.3g})')
 
 
+#: classification layers of the dense heads ``cost='fc'`` reads, by name
+#: (a ``ModuleList`` holds one conv per level, as in RTMDetSepBNHead)
+DENSE_CLASSIFIERS = ('retina_cls', 'conv_cls', 'atss_cls', 'gfl_cls',
+                     'rtm_cls')
+
+
 def classifier_weights(teacher: nn.Module) -> torch.Tensor:
     """(K, d) per-category weights of a detector's classification layer.
 
     Two-stage: the RoI bbox head's ``fc_cls`` (K = num_classes + 1, background
-    last). Anchor heads: the classification conv (``retina_cls`` or
-    ``conv_cls``), one vector per class over all anchors and kernel taps, and
-    a zero vector for the appended background (interrelation 0 with every
-    class).
+    last). Dense heads: the classification conv (one of
+    :data:`DENSE_CLASSIFIERS`), one vector per class over all priors and
+    kernel taps (and levels, for one conv per level), and a zero vector for
+    the appended background (interrelation 0 with every class).
     """
     roi_head = getattr(teacher, 'roi_head', None)
     if roi_head is not None and hasattr(roi_head, 'bbox_head'):
@@ -130,17 +136,19 @@ def classifier_weights(teacher: nn.Module) -> torch.Tensor:
         if isinstance(fc_cls, nn.Linear):
             return fc_cls.weight.detach()
     head = getattr(teacher, 'bbox_head', None)
-    conv = getattr(head, 'retina_cls', None) or getattr(head, 'conv_cls', None)
-    if isinstance(conv, nn.Conv2d):
+    layer = next((getattr(head, name) for name in DENSE_CLASSIFIERS
+                  if hasattr(head, name)), None)
+    convs = list(layer) if isinstance(layer, nn.ModuleList) else [layer]
+    if convs and all(isinstance(conv, nn.Conv2d) for conv in convs):
         num_classes = head.cls_out_channels
-        weight = conv.weight.detach()
-        per_class = weight.view(-1, num_classes, *weight.shape[1:])
-        per_class = per_class.transpose(0, 1).flatten(1)
+        per_class = torch.cat([
+            conv.weight.detach().view(-1, num_classes, *conv.weight.shape[1:])
+            .transpose(0, 1).flatten(1) for conv in convs], dim=1)
         return torch.cat([per_class, per_class.new_zeros(1, per_class.size(1))])
     raise ValueError(f"cost='fc' needs a teacher with a linear RoI "
-                     f"classifier (roi_head.bbox_head.fc_cls) or an anchor "
-                     f"head classification conv; {type(teacher).__name__} "
-                     'has neither')
+                     f"classifier (roi_head.bbox_head.fc_cls) or a dense "
+                     f"head classification conv ({', '.join(DENSE_CLASSIFIERS)}"
+                     f'); {type(teacher).__name__} has neither')
 
 
 def resolve_cost_matrix(spec: Union[str, torch.Tensor],

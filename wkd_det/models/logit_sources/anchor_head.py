@@ -1,11 +1,12 @@
 """Logit source of one-stage detectors with a sigmoid ``AnchorHead`` that
 keeps its base's targets and loss (RetinaNet), and the helpers dense-head
 sources share."""
-from typing import Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.detectors import SingleStageDetector
+from mmdet.utils import reduce_mean
 from torch import nn
 
 from .base import LOGIT_SOURCES, LogitBatch, LogitSource
@@ -33,7 +34,7 @@ class AnchorHeadLogits(LogitSource):
 
     def __init__(self, student: nn.Module, teacher: nn.Module) -> None:
         head_s, head_t = student.bbox_head, teacher.bbox_head
-        check_same_anchors(head_s.prior_generator, head_t.prior_generator)
+        check_same_priors(head_s.prior_generator, head_t.prior_generator)
         self.num_classes = head_s.num_classes + 1
         self.scores = CallRecorder(head_s, 'loss_by_feat')
         self.targets = CallRecorder(head_s, 'get_targets')
@@ -57,46 +58,91 @@ class AnchorHeadLogits(LogitSource):
         images, normalised by the number of positive anchors."""
         scores_args, _ = self.scores.pop()
         _, targets = self.targets.pop()
-        labels_list, label_weights_list = targets[:2]
-        labels = torch.cat([labels.reshape(-1) for labels in labels_list])
-        keep = torch.cat([w.reshape(-1) for w in label_weights_list]) > 0
-        images = torch.cat([
-            torch.arange(len(level), device=level.device).repeat_interleave(
-                level[0].numel()) for level in labels_list])
-        with torch.no_grad():
-            teacher_scores = teacher.bbox_head(teacher_feats)[0]
-        num_fg = self.num_classes - 1
-        student_logits = flatten_scores(scores_args['cls_scores'], num_fg)
-        teacher_logits = flatten_scores(teacher_scores, num_fg)
-        avg_factor = max(float(targets[4]), 1.0)
-        return LogitBatch(student_logits[keep], teacher_logits[keep],
-                          labels[keep], 'sigmoid', avg_factor, images[keep])
+        return dense_logit_batch(scores_args['cls_scores'], teacher,
+                                 teacher_feats, *targets[:2], targets[4])
+
+
+def dense_logit_batch(cls_scores: Sequence[torch.Tensor], teacher: nn.Module,
+                      teacher_feats: Sequence[torch.Tensor],
+                      labels: Sequence[torch.Tensor],
+                      label_weights: Optional[Sequence[torch.Tensor]],
+                      avg_factor: float) -> LogitBatch:
+    """The :class:`LogitBatch` of a dense sigmoid head.
+
+    Args:
+        cls_scores (list[Tensor]): the student's per-level (B, A*C, H, W)
+            logits, as its ``loss_by_feat`` received them.
+        teacher (nn.Module): the teacher detector; its ``bbox_head``
+            forward on ``teacher_feats`` scores the same priors.
+        teacher_feats (tuple[Tensor]): the teacher's neck outputs.
+        labels (list[Tensor]): the student's per-level (B, H*W*A) targets
+            (background = C), priors in :func:`flatten_scores` order.
+        label_weights (list[Tensor], optional): same shapes; the priors of
+            weight 0 are left out (None: every prior is a sample).
+        avg_factor (float): the head's divisor of its classification
+            loss, floored at 1.
+    """
+    with torch.no_grad():
+        teacher_scores = teacher.bbox_head(teacher_feats)[0]
+    shapes = [tuple(score.shape) for score in cls_scores]
+    teacher_shapes = [tuple(score.shape) for score in teacher_scores]
+    if shapes != teacher_shapes:
+        raise ValueError('logit terms: the teacher head scores other priors '
+                         f'than the student head; score shapes per level: '
+                         f'student {shapes}, teacher {teacher_shapes}')
+    num_classes = teacher.bbox_head.cls_out_channels
+    flat_labels = torch.cat([level.reshape(-1) for level in labels])
+    keep = torch.ones_like(flat_labels, dtype=torch.bool)
+    if label_weights is not None:
+        keep = torch.cat([w.reshape(-1) for w in label_weights]) > 0
+    images = torch.cat([
+        torch.arange(len(level), device=level.device).repeat_interleave(
+            level[0].numel()) for level in labels])
+    student_logits = flatten_scores(cls_scores, num_classes)
+    teacher_logits = flatten_scores(teacher_scores, num_classes)
+    return LogitBatch(student_logits[keep], teacher_logits[keep],
+                      flat_labels[keep], 'sigmoid', max(float(avg_factor), 1.0),
+                      images[keep])
+
+
+def mean_over_processes(total: Union[float, torch.Tensor],
+                        device: torch.device) -> float:
+    """``total`` (a count or a sum) averaged over the distributed processes,
+    as the FCOS, ATSS, GFL and RTMDet heads take their avg_factor."""
+    return reduce_mean(torch.as_tensor(
+        total, dtype=torch.float, device=device)).item()
 
 
 def flatten_scores(cls_scores: Sequence[torch.Tensor],
                    num_classes: int) -> torch.Tensor:
     """Per-level (B, A*C, H, W) sigmoid logits of C = ``num_classes`` ->
-    (N, C), anchors in the order of ``AnchorHead.get_targets`` (level,
-    image, y, x, anchor)."""
+    (N, C), priors in the order of the dense heads' ``get_targets``
+    (level, image, y, x, prior)."""
     return torch.cat([
         score.permute(0, 2, 3, 1).reshape(-1, num_classes)
         for score in cls_scores
     ])
 
 
-def check_same_anchors(student_anchors, teacher_anchors) -> None:
-    """Refuse a teacher whose anchors differ from the student's."""
-    same = (type(student_anchors) is type(teacher_anchors)
-            and student_anchors.strides == teacher_anchors.strides
-            and student_anchors.num_base_priors
-            == teacher_anchors.num_base_priors
+def check_same_priors(student_priors, teacher_priors) -> None:
+    """Refuse a teacher whose priors differ from the student's: prior
+    generators of one type with the same strides (hence levels), priors per
+    position, base anchors (anchor generators) and offset (points)."""
+    kind = 'anchor' if hasattr(student_priors, 'base_anchors') else 'point'
+    same = (type(student_priors) is type(teacher_priors)
+            and student_priors.strides == teacher_priors.strides
+            and student_priors.num_base_priors
+            == teacher_priors.num_base_priors
+            and getattr(student_priors, 'offset', None)
+            == getattr(teacher_priors, 'offset', None)
             and all(torch.equal(a, b) for a, b in zip(
-                student_anchors.base_anchors, teacher_anchors.base_anchors)))
+                getattr(student_priors, 'base_anchors', ()),
+                getattr(teacher_priors, 'base_anchors', ()))))
     if not same:
         raise ValueError(
-            'logit terms on anchor heads need the same anchor layout in '
-            'student and teacher; student anchor generator has strides '
-            f'{student_anchors.strides}, '
-            f'{student_anchors.num_base_priors} anchors per position, '
-            f'teacher {teacher_anchors.strides}, '
-            f'{teacher_anchors.num_base_priors}')
+            f'logit terms on {kind} heads need the same {kind} layout in '
+            f'student and teacher; student {type(student_priors).__name__} '
+            f'has strides {student_priors.strides}, '
+            f'{student_priors.num_base_priors} {kind}s per position, '
+            f'teacher {type(teacher_priors).__name__} '
+            f'{teacher_priors.strides}, {teacher_priors.num_base_priors}')

@@ -1,0 +1,17 @@
+# WKD-L + WKD-F: FCOS R50-FPN (teacher) -> R18-FPN (student) on the digits
+# set, logits per point. Train the teacher first:
+#   python tools/train.py configs/digits/fcos_r50_fpn_digits.py
+# or point model.teacher_ckpt at its checkpoint with --cfg-options.
+_base_ = [
+    './fcos_r18_fpn_digits.py',
+    '../_base_/distillation/wkd-lf_digits.py'
+]
+
+model = dict(
+    _delete_=True,
+    type='DetectionDistiller',
+    student={{_base_.model}},
+    teacher_config='{{ fileDirname }}/fcos_r50_fpn_digits.py',
+    teacher_ckpt='work_dirs/fcos_r50_fpn_digits/epoch_6.pth',
+    distill_losses=dict(
+        loss_wkd_l={{_base_.loss_wkd_l}}, loss_wkd_f={{_base_.loss_wkd_f}}))

@@ -1,0 +1,13 @@
+# GFL R18-FPN, 1x schedule on COCO: the student of the GFL R101 -> R18
+# pair. MMDetection's R50 config with an ImageNet-pretrained ResNet-18.
+_base_ = 'mmdet::gfl/gfl_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['wkd_det'], allow_failed_imports=False)
+
+# torchvision's ResNet18_Weights.IMAGENET1K_V1, by its URL: no torchvision
+model = dict(
+    backbone=dict(
+        depth=18,
+        init_cfg=dict(
+            checkpoint='https://download.pytorch.org/models/'
+            'resnet18-f37072fd.pth')),
+    neck=dict(in_channels=[64, 128, 256, 512]))
