@@ -33,7 +33,9 @@ def test_two_process_cpu_training(tiny_digits, tmp_path):
          *digits_cfg_options(tiny_digits, 1, 4, config),
          'train_cfg.max_epochs=1',
          'train_cfg.val_interval=99', 'env_cfg.dist_cfg.backend=gloo',
-         f'model.teacher_ckpt={teacher}'],
+         f'model.teacher_ckpt={teacher}',
+         # a learnable projector, whose state the checkpoint must carry
+         'model.distill_losses.loss_wkd_f.projector=conv'],
         cwd=str(tmp_path), env=env, capture_output=True, text=True,
         timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

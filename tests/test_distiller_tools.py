@@ -64,7 +64,7 @@ def teachers(tmp_path_factory):
     return {
         kind: random_checkpoint(digits_model(f'{kind}_r50_fpn_digits'),
                                 str(root / f'{kind}.pth'))
-        for kind in ('faster-rcnn', 'retinanet')
+        for kind in ('faster-rcnn', 'retinanet', 'cascade-rcnn', 'fcos')
     }
 
 
@@ -138,7 +138,8 @@ def test_train_tool_distills(tiny_digits, teachers, tmp_path, config, kind,
 
 
 def mmdet_test(config, checkpoint, data_root, out_dir, *options):
-    """bbox_mAP and predictions of MMDetection's test tool."""
+    """bbox_mAP (None when the model detected nothing) and predictions of
+    MMDetection's test tool."""
     out = osp.join(out_dir, 'predictions.pkl')
     proc = run_tool(mmdet_tool('test'), osp.join(DIGITS, f'{config}.py'),
                     checkpoint, '--work-dir', out_dir, '--out', out,
@@ -148,7 +149,9 @@ def mmdet_test(config, checkpoint, data_root, out_dir, *options):
     assert 'do not match exactly' not in log, log[-3000:]
     with open(out, 'rb') as f:
         predictions = pickle.load(f)
-    return re.search(r'bbox_mAP: (-?[\d.]+)', log).group(1), predictions
+    found = re.search(r'bbox_mAP: (-?[\d.]+)', log)
+    assert found or 'results of the whole dataset is empty' in log, log[-3000:]
+    return found and found.group(1), predictions
 
 
 def test_wkd_lf_train_resume_and_test(tiny_digits, teachers, tmp_path):
@@ -156,7 +159,9 @@ def test_wkd_lf_train_resume_and_test(tiny_digits, teachers, tmp_path):
     evaluate the result with the plain student and the distiller config."""
     teacher = teachers['faster-rcnn']
     config = 'wkd-lf_faster-rcnn_r50_to_r18_digits'
-    cosine = ('train_cfg.max_epochs=2', 'custom_hooks.0.start=0')
+    # a learnable projector, so that its state is saved and resumed
+    cosine = ('train_cfg.max_epochs=2', 'custom_hooks.0.start=0',
+              'model.distill_losses.loss_wkd_f.projector=conv')
     first = str(tmp_path / 'first')
     record = train(config, first, tiny_digits, teacher, *cosine)
     check_distilled(record, first, teacher, ('loss_wkd_l', 'loss_wkd_f'))
@@ -194,3 +199,24 @@ def test_wkd_lf_train_resume_and_test(tiny_digits, teachers, tmp_path):
     assert len(plain) == len(distilled) == 4
     for a, b in zip(plain, distilled):
         assert_tensors_equal(a['pred_instances'], b['pred_instances'])
+
+
+@pytest.mark.parametrize('kind', ['cascade-rcnn', 'fcos'])
+def test_other_families_train_and_test_as_plain_students(
+        tiny_digits, teachers, tmp_path, kind):
+    """Cascade R-CNN (per-stage RoI logits) and FCOS (point logits): WKD-L
+    and WKD-F through MMDetection's train tool, then the checkpoint
+    evaluated by its test tool with the plain student config."""
+    work_dir = str(tmp_path / 'work')
+    record = train(f'wkd-lf_{kind}_r50_to_r18_digits', work_dir, tiny_digits,
+                   teachers[kind], 'train_cfg.max_epochs=1')
+    check_distilled(record, work_dir, teachers[kind],
+                    ('loss_wkd_l', 'loss_wkd_f'))
+    checkpoint = osp.join(work_dir, 'epoch_1.pth')
+    student = MODELS.build(digits_model(f'{kind}_r18_fpn_digits'))
+    assert list(load_checkpoint_safely(checkpoint)['state_dict']) == list(
+        student.state_dict())
+    bbox_map, predictions = mmdet_test(f'{kind}_r18_fpn_digits', checkpoint,
+                                       tiny_digits, str(tmp_path / 'test'))
+    assert bbox_map is None or 0.0 <= float(bbox_map) <= 1.0
+    assert len(predictions) == 4

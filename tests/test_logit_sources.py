@@ -1,5 +1,6 @@
 """The LOGIT_SOURCES registry (lookup by head class, most specific wins)
-and the RoI source on Mask R-CNN."""
+and the RoI sources on Mask R-CNN and Cascade R-CNN."""
+import copy
 import os.path as osp
 
 import pytest
@@ -10,11 +11,14 @@ from mmdet.structures.mask import BitmapMasks
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from test_dense_sources import record_calls
+from test_distiller import batch, random_checkpoint
 from utils import CONFIG_DIR
 
+from wkd_det.cost_matrix import classifier_weights
 from wkd_det.models.logit_sources import (LOGIT_SOURCES, AnchorHeadLogits,
-                                          LogitSource, RoIHeadLogits,
-                                          build_logit_source,
+                                          CascadeRoIHeadLogits, LogitSource,
+                                          RoIHeadLogits, build_logit_source,
                                           find_logit_source)
 from wkd_det.models.recorder import CallRecorder
 
@@ -148,3 +152,101 @@ def test_mask_rcnn_bbox_branch_is_read_by_the_roi_source(tmp_path):
     grads = [p.grad for p in distiller.student.backbone.parameters()
              if p.requires_grad]
     assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def cascade_distiller(tmp_path, student=None, teacher=None):
+    """A distiller of random digits R18 Cascade R-CNNs with KD and WKD-L."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'digits',
+                                   'cascade-rcnn_r18_fpn_digits.py')).model
+    cfg.backbone.init_cfg = None
+    teacher = teacher or cfg
+    ckpt = random_checkpoint(teacher, str(tmp_path / 'cascade.pth'))
+    return MODELS.build(dict(
+        type='DetectionDistiller', student=student or cfg,
+        teacher_config=Config(dict(model=teacher)), teacher_ckpt=ckpt,
+        distill_losses=dict(
+            loss_kd=dict(type='KDLoss'),
+            loss_wkd_l=dict(type='WKDLLoss', wd_weight=10.0,
+                            cost='fc')))).train()
+
+
+def test_cascade_teacher_classifies_each_stages_rois(tmp_path):
+    """Cascade R-CNN: the teacher's stage s classifies the RoIs of the
+    student's stage s (boxes refined by its stage s-1), the targets are
+    stage s's labels, and a term is the stages' sum weighted by the
+    cascade's stage_loss_weights, each stage a mean over its RoIs."""
+    distiller = cascade_distiller(tmp_path)
+    source = distiller.logit_source
+    assert isinstance(source, CascadeRoIHeadLogits)
+    assert source.stage_weights == [1.0, 0.5, 0.25]
+    stages = distiller.student.roi_head.bbox_head
+    patches, student_calls = zip(*[record_calls(head, 'loss_and_target')
+                                   for head in stages])
+    teacher_patch, teacher_calls = record_calls(distiller.teacher.roi_head,
+                                                '_bbox_forward')
+    collect = CallRecorder(source, 'collect')
+    collect.active = True
+    inputs, samples = batch()
+    with patches[0], patches[1], patches[2], teacher_patch:
+        losses = distiller.loss(inputs, samples)
+    logits = collect.pop()[1]
+    assert [args['stage'] for args, _ in teacher_calls] == [0, 1, 2]
+    expected = dict.fromkeys(('loss_kd', 'loss_wkd_l'), 0.0)
+    offset = 0
+    for stage, ((args, result), ), (teacher_args, teacher_out) in zip(
+            range(3), student_calls, teacher_calls):
+        # the stages' RoIs differ (refined), the teacher sees the student's
+        assert torch.equal(teacher_args['rois'], args['rois'])
+        labels, label_weights = result['bbox_targets'][:2]
+        keep = label_weights > 0
+        count = int(keep.sum())
+        rows = slice(offset, offset + count)
+        offset += count
+        assert torch.equal(logits.labels[rows], labels[keep])
+        assert torch.equal(logits.student_logits[rows],
+                           args['cls_score'][keep])
+        assert torch.equal(logits.teacher_logits[rows],
+                           teacher_out['cls_score'][keep])
+        assert torch.allclose(logits.weight[rows],
+                              torch.full((count, ), [1, .5, .25][stage] / count))
+        for name in expected:
+            expected[name] += [1, .5, .25][stage] * distiller.distill_losses[
+                name](student_logits=args['cls_score'][keep],
+                      teacher_logits=teacher_out['cls_score'][keep],
+                      labels=labels[keep], head='softmax')
+    assert offset == len(logits.labels)
+    assert not torch.equal(student_calls[0][0][0]['rois'],
+                           student_calls[1][0][0]['rois'])
+    for name, value in expected.items():
+        assert torch.allclose(losses[name], value, rtol=1e-4), name
+    assert {'s0.loss_cls', 's2.loss_cls'} <= set(losses)
+    grad = torch.autograd.grad(losses['loss_wkd_l'],
+                               stages[2].fc_cls.weight)[0]
+    assert grad.abs().sum() > 0
+    # cost='fc' reads the final stage's classifier
+    assert torch.equal(classifier_weights(distiller.teacher),
+                       distiller.teacher.roi_head.bbox_head[2].fc_cls.weight)
+
+
+def test_cascades_of_other_stage_counts_and_mixed_roi_heads_are_refused(
+        tmp_path):
+    """Stage s pairs with stage s: a 2-stage teacher is refused for a
+    3-stage student, and a cascade teacher for a Faster R-CNN student (the
+    feature terms still pair them)."""
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'digits',
+                                   'cascade-rcnn_r18_fpn_digits.py')).model
+    cfg.backbone.init_cfg = None
+    two_stage = copy.deepcopy(cfg)
+    two_stage.roi_head.num_stages = 2
+    two_stage.roi_head.stage_loss_weights = [1, 0.5]
+    two_stage.roi_head.bbox_head = two_stage.roi_head.bbox_head[:2]
+    two_stage.train_cfg.rcnn = two_stage.train_cfg.rcnn[:2]
+    with pytest.raises(ValueError, match='student cascade has 3 stages, the '
+                       'teacher 2'):
+        cascade_distiller(tmp_path, teacher=two_stage)
+    faster = Config.fromfile(osp.join(CONFIG_DIR, 'digits',
+                                      'faster-rcnn_r18_fpn_digits.py')).model
+    faster.backbone.init_cfg = None
+    with pytest.raises(ValueError, match='CascadeRoIHeadLogits.*the student '
+                       'FasterRCNN.*RoIHeadLogits'):
+        cascade_distiller(tmp_path, student=faster)

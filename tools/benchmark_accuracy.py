@@ -63,6 +63,15 @@ PAIRS = {
         teacher='retinanet_r50_fpn_digits.py',
         student='retinanet_r18_fpn_digits.py',
         distill='{method}_retinanet_r50_to_r18_digits.py'),
+    # the other families: student alone, KD, WKD-L, WKD-L+F configs only
+    'fcos': dict(
+        teacher='fcos_r50_fpn_digits.py',
+        student='fcos_r18_fpn_digits.py',
+        distill='{method}_fcos_r50_to_r18_digits.py'),
+    'cascade-rcnn': dict(
+        teacher='cascade-rcnn_r50_fpn_digits.py',
+        student='cascade-rcnn_r18_fpn_digits.py',
+        distill='{method}_cascade-rcnn_r50_to_r18_digits.py'),
 }
 METHODS = ('student', 'kd', 'bdd', 'fitnet', 'pkd', 'cwd', 'wkd-l', 'wkd-f',
            'wkd-lf')
@@ -254,6 +263,11 @@ def main():
         make_digits_coco(args.data)
 
     pair = PAIRS[args.pair]
+    missing = [m for m in args.methods if m != 'student' and not osp.isfile(
+        osp.join(CONFIGS, pair['distill'].format(method=m)))]
+    if missing:
+        parser.error(f'--pair {args.pair} has no config for {missing} '
+                     f'(configs/digits/{pair["distill"]})')
     teacher_cfg = osp.join(CONFIGS, pair['teacher'])
     student_cfg = osp.join(CONFIGS, pair['student'])
     # the teacher's backbone is needed only to train the teacher

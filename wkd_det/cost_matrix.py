@@ -121,20 +121,25 @@ DENSE_CLASSIFIERS = ('retina_cls', 'conv_cls', 'atss_cls', 'gfl_cls',
                      'rtm_cls')
 
 
+def final_roi_bbox_head(detector: nn.Module) -> Optional[nn.Module]:
+    """The RoI bbox head of a two-stage detector (a cascade's last stage,
+    the one it predicts with), or None."""
+    head = getattr(getattr(detector, 'roi_head', None), 'bbox_head', None)
+    return head[-1] if isinstance(head, nn.ModuleList) else head
+
+
 def classifier_weights(teacher: nn.Module) -> torch.Tensor:
     """(K, d) per-category weights of a detector's classification layer.
 
     Two-stage: the RoI bbox head's ``fc_cls`` (K = num_classes + 1, background
-    last). Dense heads: the classification conv (one of
+    last; a cascade's last stage). Dense heads: the classification conv (one of
     :data:`DENSE_CLASSIFIERS`), one vector per class over all priors and
     kernel taps (and levels, for one conv per level), and a zero vector for
     the appended background (interrelation 0 with every class).
     """
-    roi_head = getattr(teacher, 'roi_head', None)
-    if roi_head is not None and hasattr(roi_head, 'bbox_head'):
-        fc_cls = getattr(roi_head.bbox_head, 'fc_cls', None)
-        if isinstance(fc_cls, nn.Linear):
-            return fc_cls.weight.detach()
+    fc_cls = getattr(final_roi_bbox_head(teacher), 'fc_cls', None)
+    if isinstance(fc_cls, nn.Linear):
+        return fc_cls.weight.detach()
     head = getattr(teacher, 'bbox_head', None)
     layer = next((getattr(head, name) for name in DENSE_CLASSIFIERS
                   if hasattr(head, name)), None)

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub, print_log
 from torch import nn
 
-from ..cost_matrix import BACKGROUND, resolve_cost_matrix
+from ..cost_matrix import BACKGROUND, final_roi_bbox_head, resolve_cost_matrix
 from .box_regions import box_regions, gt_rois
 from .logit_sources import build_logit_source, sample_weights
 from .normalization import same_normalization, to_teacher_normalization
@@ -349,9 +349,8 @@ class DetectionDistiller(BaseDetector):
 
 def _num_classes(detector: nn.Module) -> Optional[int]:
     """``num_classes`` of a detector's RoI bbox head or dense head."""
-    roi_head = getattr(detector, 'roi_head', None)
-    head = getattr(roi_head, 'bbox_head', None) or getattr(
-        detector, 'bbox_head', None)
+    head = final_roi_bbox_head(detector) or getattr(detector, 'bbox_head',
+                                                    None)
     return getattr(head, 'num_classes', None)
 
 

@@ -21,7 +21,8 @@ class CallRecorder:
     def __init__(self, owner: Any, name: str) -> None:
         self.name = f'{type(owner).__name__}.{name}'
         self.method = getattr(owner, name)
-        self.signature = inspect.signature(self.method)
+        # inspect.signature(recorder) is the wrapped method's
+        self.signature = self.__signature__ = inspect.signature(self.method)
         self.active = False
         self.record: Optional[tuple] = None
         setattr(owner, name, self)

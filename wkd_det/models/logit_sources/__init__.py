@@ -8,12 +8,12 @@ from .base import (LOGIT_SOURCES, LogitBatch, LogitSource,
                    build_logit_source, find_logit_source, sample_weights)
 from .fcos_head import FCOSHeadLogits
 from .gfl_head import GFLHeadLogits
-from .roi_head import RoIHeadLogits
+from .roi_head import CascadeRoIHeadLogits, RoIHeadLogits
 from .rtmdet_head import RTMDetHeadLogits
 
 __all__ = [
     'LOGIT_SOURCES', 'LogitBatch', 'LogitSource', 'build_logit_source',
-    'find_logit_source', 'sample_weights', 'RoIHeadLogits',
+    'find_logit_source', 'sample_weights', 'RoIHeadLogits', 'CascadeRoIHeadLogits',
     'AnchorHeadLogits', 'flatten_scores', 'check_same_priors',
     'dense_logit_batch', 'FCOSHeadLogits', 'ATSSHeadLogits', 'GFLHeadLogits',
     'RTMDetHeadLogits'

@@ -36,6 +36,9 @@ class LogitBatch(NamedTuple):
         avg_factor (float, optional): divisor of the weighted sum (None:
             the number of samples).
         images (Tensor): (N,) index of each sample's image in the batch.
+        weight (Tensor, optional): (N,) weights the source gives the
+            samples (e.g. a cascade's stage weights), multiplied by the
+            negatives' (None: 1).
     """
     student_logits: torch.Tensor
     teacher_logits: torch.Tensor
@@ -43,6 +46,7 @@ class LogitBatch(NamedTuple):
     head: str
     avg_factor: Optional[float]
     images: torch.Tensor
+    weight: Optional[torch.Tensor] = None
 
     def loss_inputs(self, weight: Optional[torch.Tensor]) -> dict:
         """Keyword arguments of a logit loss's ``forward``, the samples of
@@ -61,17 +65,20 @@ class LogitBatch(NamedTuple):
 
 def sample_weights(batch: LogitBatch, neg_weight: float = 1.0,
                    neg_topk: Optional[int] = None) -> Optional[torch.Tensor]:
-    """(N,) weights: 1 for samples with a class target, ``neg_weight`` for
-    background ones; with ``neg_topk``, only the ``neg_topk`` background
-    samples of each image that the teacher scores highest (foreground mass
-    ``1 - p_T(bg)``) keep ``neg_weight``, the rest get 0. None when every
-    weight is 1 (the plain mean)."""
+    """(N,) weights: the source's :attr:`LogitBatch.weight` times 1 for
+    samples with a class target, ``neg_weight`` for background ones; with
+    ``neg_topk``, only the ``neg_topk`` background samples of each image
+    that the teacher scores highest (foreground mass ``1 - p_T(bg)``) keep
+    ``neg_weight``, the rest get 0. None when every weight is 1 (the plain
+    mean)."""
     if neg_weight == 1.0 and neg_topk is None:
-        return None
+        return batch.weight
     negative = batch.labels == num_distribution_classes(
         batch.teacher_logits, batch.head) - 1
     weight = torch.where(negative, neg_weight, 1.0).to(
         batch.teacher_logits.dtype)
+    if batch.weight is not None:
+        weight = weight * batch.weight
     if neg_topk is not None:
         score = -torch.expm1(class_log_probs(batch.teacher_logits, 1.0,
                                              batch.head)[:, -1])
