@@ -167,6 +167,11 @@ def test_negative_weights_and_top_k_per_image():
     # top-1 negative per image by teacher score: anchor 1 and anchor 3
     torch.testing.assert_close(sample_weights(batch, 0.5, neg_topk=1),
                                torch.tensor([0., .5, 0., .5, 0., 1.]))
+    # a source's own sample weights (a cascade's stages) multiply them
+    staged = batch._replace(weight=torch.tensor([1., 1., 2., 2., 4., 4.]))
+    assert sample_weights(staged, 1.0) is staged.weight
+    torch.testing.assert_close(sample_weights(staged, 0.25),
+                               torch.tensor([.25, .25, .5, .5, 1., 4.]))
 
 
 def test_schedule_decays_lambda_not_the_target_term(teacher_ckpts):

@@ -87,7 +87,8 @@ class CascadeRoIHeadLogits(LogitSource):
     stages are summed into one term with the cascade's own
     ``stage_loss_weights`` w_s, as the cascade sums its task losses:
     ``sum_s w_s * mean over stage-s RoIs`` (per-sample weight w_s / N_s).
-    A stage the student's cascade skipped (no proposals left) adds nothing.
+    A stage the student's cascade skipped (no proposals left) adds nothing;
+    ``neg_topk`` ranks an image's background RoIs of all stages together.
     """
     head_attribute = 'roi_head'
     default_neg_weight = 1.0
