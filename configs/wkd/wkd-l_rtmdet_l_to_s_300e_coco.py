@@ -2,9 +2,10 @@
 # RTMDet-s (student), RTMDet's own 300-epoch schedule on COCO. Logits are
 # per point (strides 8, 16, 32), targets the student's dynamic soft-label
 # assignment (class index; its soft IoU labels only set the divisor).
-# The WKD-L loss is that of ../_base_/distillation/wkd-lf_1x_coco.py,
-# written here: that file's custom_hooks would clash with RTMDet's (EMA,
-# pipeline switch), which are kept below.
+# The WKD-L loss is loss_wkd_l_dense of
+# ../_base_/distillation/wkd-lf_1x_coco.py, written here: that file's
+# custom_hooks would clash with RTMDet's (EMA, pipeline switch), which are
+# kept below.
 _base_ = '../students/rtmdet_s_8xb32-300e_coco.py'
 
 model = dict(
@@ -22,7 +23,7 @@ model = dict(
             eps=0.05,
             iters=10,
             target_weight=1.0,
-            wd_weight=20.0,
+            wd_weight=2.0,  # the dense heads' lambda (loss_wkd_l_dense)
             cost='fc')))
 
 custom_hooks = [

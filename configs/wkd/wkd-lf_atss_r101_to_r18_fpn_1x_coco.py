@@ -14,4 +14,5 @@ model = dict(
     teacher_ckpt='https://download.openmmlab.com/mmdetection/v2.0/'
     'atss/atss_r101_fpn_1x_coco/atss_r101_fpn_1x_20200825-dfcadd6f.pth',
     distill_losses=dict(
-        loss_wkd_l={{_base_.loss_wkd_l}}, loss_wkd_f={{_base_.loss_wkd_f}}))
+        loss_wkd_l={{_base_.loss_wkd_l_dense}},
+        loss_wkd_f={{_base_.loss_wkd_f}}))

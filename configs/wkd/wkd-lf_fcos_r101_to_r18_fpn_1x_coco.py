@@ -16,4 +16,5 @@ model = dict(
     'fcos/fcos_r101_caffe_fpn_gn-head_1x_coco/'
     'fcos_r101_caffe_fpn_gn-head_1x_coco-0e37b982.pth',
     distill_losses=dict(
-        loss_wkd_l={{_base_.loss_wkd_l}}, loss_wkd_f={{_base_.loss_wkd_f}}))
+        loss_wkd_l={{_base_.loss_wkd_l_dense}},
+        loss_wkd_f={{_base_.loss_wkd_f}}))

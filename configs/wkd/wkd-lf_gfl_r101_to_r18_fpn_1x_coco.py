@@ -16,4 +16,5 @@ model = dict(
     'gfl/gfl_r101_fpn_mstrain_2x_coco/'
     'gfl_r101_fpn_mstrain_2x_coco_20200629_200126-dd12f847.pth',
     distill_losses=dict(
-        loss_wkd_l={{_base_.loss_wkd_l}}, loss_wkd_f={{_base_.loss_wkd_f}}))
+        loss_wkd_l={{_base_.loss_wkd_l_dense}},
+        loss_wkd_f={{_base_.loss_wkd_f}}))
