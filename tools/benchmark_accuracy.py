@@ -63,7 +63,7 @@ PAIRS = {
         teacher='retinanet_r50_fpn_digits.py',
         student='retinanet_r18_fpn_digits.py',
         distill='{method}_retinanet_r50_to_r18_digits.py'),
-    # the other families: student alone, KD, WKD-L, WKD-L+F configs only
+    # the other families: configs for KD, WKD-L, WKD-F and WKD-L+F only
     'fcos': dict(
         teacher='fcos_r50_fpn_digits.py',
         student='fcos_r18_fpn_digits.py',
