@@ -4,7 +4,10 @@ import json
 import os.path as osp
 import re
 
+import pytest
 from utils import REPO_ROOT, run_tool
+
+from wkd_det.runs import check_same_run
 
 
 def test_demo_pipeline(tiny_digits, tmp_path):
@@ -81,3 +84,21 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert runs['teacher']['epochs'] == 1
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0
+
+
+def test_benchmark_resumes_only_the_same_run(tmp_path):
+    """A run directory is resumed only by the run that recorded it: a changed
+    option (e.g. a new default renamed into the old run's key) or an
+    unrecorded directory is refused instead of reported under the new name."""
+    run = dict(config='wkd-l_fcos_r50_to_r18_digits.py',
+               options=['randomness.seed=0'])
+    check_same_run(str(tmp_path / 'a'), run, resuming=False)
+    recorded = json.loads((tmp_path / 'a' / 'run.json').read_text())
+    assert recorded == run
+    check_same_run(str(tmp_path / 'a'), run, resuming=True)
+    other = dict(run, options=[*run['options'], 'model.x.wd_weight=2'])
+    with pytest.raises(RuntimeError, match='another run'):
+        check_same_run(str(tmp_path / 'a'), other, resuming=True)
+    (tmp_path / 'legacy').mkdir()
+    with pytest.raises(RuntimeError, match='recorded: None'):
+        check_same_run(str(tmp_path / 'legacy'), run, resuming=True)

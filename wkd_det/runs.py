@@ -161,6 +161,32 @@ def test_checkpoint(config: str, checkpoint: str, work_dir: str,
     return dict(test_s=test_s, metrics=read_metrics(test_log))
 
 
+def check_same_run(work_dir: str, run: dict, resuming: bool) -> None:
+    """Record ``run`` (config name and options) in ``work_dir/run.json``, or,
+    when ``resuming`` the training found there, check that it is the same run.
+
+    Raises ``RuntimeError`` when the checkpoints in ``work_dir`` belong to
+    another run (other options, e.g. a changed default passed as an option,
+    or no record), so that a renamed or re-defaulted run is never resumed
+    and reported under the new name.
+    """
+    record = osp.join(work_dir, 'run.json')
+    if resuming:
+        saved = None
+        if osp.isfile(record):
+            with open(record) as f:
+                saved = json.load(f)
+        if saved != run:
+            raise RuntimeError(
+                f'{work_dir} holds checkpoints of another run (recorded: '
+                f'{saved}; this run: {run}); move it away or delete it to '
+                'train this run from the start')
+        return
+    os.makedirs(work_dir, exist_ok=True)
+    with open(record, 'w') as f:
+        json.dump(run, f, indent=1)
+
+
 def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
                    extra_options: Sequence[str] = (),
                    seed: Optional[int] = None,
@@ -173,18 +199,21 @@ def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
     extra environment variables of both tools (e.g. ``OMP_NUM_THREADS``).
 
     A training that was interrupted (``work_dir`` holds a checkpoint) is
-    resumed from its last epoch with ``--resume``; ``train_s`` then counts
-    the resumed part only.
+    resumed from its last epoch with ``--resume`` if it is the same run
+    (:func:`check_same_run`); ``train_s`` then counts the resumed part only.
 
     Returns ``dict(train_s, s_per_iter, resumed, test_s, checkpoint,
     metrics)``; ``s_per_iter`` is the mean iteration time the logger
     recorded.
     """
+    options = [*digits_options(data_root, epochs, seed),
+               *pretrained_options(config, data_root), *extra_options]
     resumed = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
+    check_same_run(work_dir, dict(config=osp.basename(config),
+                                  options=options), resumed)
     train_s = run_tool('train', [
         config, '--work-dir', work_dir, *(['--resume'] if resumed else []),
-        '--cfg-options', *digits_options(data_root, epochs, seed),
-        *pretrained_options(config, data_root), *extra_options
+        '--cfg-options', *options
     ], osp.join(work_dir, 'train.log'), env)
     checkpoint = last_checkpoint(work_dir)
     times = [r['time'] for r in read_scalars(work_dir) if 'time' in r]
