@@ -54,25 +54,13 @@ from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
                           ensure_backbones, test_checkpoint, train_and_test)
 
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
-PAIRS = {
-    'faster-rcnn': dict(
-        teacher='faster-rcnn_r50_fpn_digits.py',
-        student='faster-rcnn_r18_fpn_digits.py',
-        distill='{method}_faster-rcnn_r50_to_r18_digits.py'),
-    'retinanet': dict(
-        teacher='retinanet_r50_fpn_digits.py',
-        student='retinanet_r18_fpn_digits.py',
-        distill='{method}_retinanet_r50_to_r18_digits.py'),
-    # the other families: configs for KD, WKD-L, WKD-F and WKD-L+F only
-    'fcos': dict(
-        teacher='fcos_r50_fpn_digits.py',
-        student='fcos_r18_fpn_digits.py',
-        distill='{method}_fcos_r50_to_r18_digits.py'),
-    'cascade-rcnn': dict(
-        teacher='cascade-rcnn_r50_fpn_digits.py',
-        student='cascade-rcnn_r18_fpn_digits.py',
-        distill='{method}_cascade-rcnn_r50_to_r18_digits.py'),
-}
+# every pair is an R50-FPN teacher and an R18-FPN student of one family;
+# faster-rcnn and retinanet have configs for every method, the other families
+# for KD, WKD-L, WKD-F and WKD-L+F only
+PAIRS = {family: dict(teacher=f'{family}_r50_fpn_digits.py',
+                      student=f'{family}_r18_fpn_digits.py',
+                      distill=f'{{method}}_{family}_r50_to_r18_digits.py')
+         for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
 METHODS = ('student', 'kd', 'bdd', 'fitnet', 'pkd', 'cwd', 'wkd-l', 'wkd-f',
            'wkd-lf')
 LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
