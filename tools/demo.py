@@ -10,7 +10,7 @@ Steps, each through the same tools a user runs:
 3. train the teacher (Faster R-CNN R50-FPN), cached in
    ``<work-dir>/teacher``: a finished teacher is reused on the next run;
 4. train the student (Faster R-CNN R18-FPN) alone and distilled with
-   WKD-L, same schedule and seed, the two at once (one thread each;
+   WKD-F, same schedule and seed, the two at once (one thread each;
    ``tools/train.py``);
 5. evaluate all three with ``tools/test.py`` (the distilled student with
    its plain config: the distillation checkpoint is a plain student
@@ -40,8 +40,10 @@ from wkd_det.visualization import (plot_detections,  # noqa: E402
 CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
 TEACHER = osp.join(CONFIGS, 'faster-rcnn_r50_fpn_digits.py')
 STUDENT = osp.join(CONFIGS, 'faster-rcnn_r18_fpn_digits.py')
-# WKD-L: the setting the measurements back so far (docs/results.md)
-DISTILL = osp.join(CONFIGS, 'wkd-l_faster-rcnn_r50_to_r18_digits.py')
+# the setting README recommends for two-stage detectors, on the evidence of
+# docs/results.md (Faster R-CNN and Cascade R-CNN pairs)
+METHOD, LABEL = 'wkd-f', 'WKD-F'
+DISTILL = osp.join(CONFIGS, f'{METHOD}_faster-rcnn_r50_to_r18_digits.py')
 
 
 def main():
@@ -93,7 +95,7 @@ def main():
             json.dump(teacher, f, indent=1)
 
     alone_dir = osp.join(work_dir, 'student_alone')
-    student_dir = osp.join(work_dir, 'student_wkd-l')
+    student_dir = osp.join(work_dir, f'student_{METHOD}')
     print(f'[demo] training the student alone ({osp.basename(STUDENT)}) and '
           f'distilled ({osp.basename(DISTILL)}), {args.student_epochs} epochs '
           f'each, at once; logs: {alone_dir}/train.log, '
@@ -113,7 +115,7 @@ def main():
 
     plot_loss_curves({'teacher': read_scalars(teacher_dir),
                       'student alone': read_scalars(alone_dir),
-                      'student, WKD-L': read_scalars(student_dir)},
+                      f'student, {LABEL}': read_scalars(student_dir)},
                      osp.join(work_dir, 'loss_curves.png'))
     val_dir = osp.join(args.data, 'val')
     images = [osp.join(val_dir, name) for name in sorted(os.listdir(val_dir))[:6]]
@@ -124,7 +126,7 @@ def main():
 
     rows = [('teacher ' + osp.basename(TEACHER)[:-3], teacher),
             ('student alone ' + osp.basename(STUDENT)[:-3], alone),
-            ('student WKD-L ' + osp.basename(STUDENT)[:-3], student)]
+            (f'student {LABEL} ' + osp.basename(STUDENT)[:-3], student)]
     print('\n| model | bbox mAP | mAP50 | train time | s / iter |')
     print('| --- | --- | --- | --- | --- |')
     for name, run in rows:
