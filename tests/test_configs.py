@@ -17,7 +17,7 @@ from utils import CONFIG_DIR
 
 import wkd_det  # noqa: F401
 from wkd_det.models.teacher import load_teacher_config
-from wkd_det.runs import digits_options
+from wkd_det.runs import LABELS, PAIRS, digits_options
 
 CONFIGS = sorted(
     osp.relpath(path, CONFIG_DIR)
@@ -77,3 +77,17 @@ def test_digits_options_move_the_step_decay(epochs, milestone):
     assert cfg.train_cfg.max_epochs == epochs
     assert (step.type, step.end, step.milestones) == ('MultiStepLR', epochs,
                                                       [milestone])
+
+
+def test_digits_pairs_name_shipped_configs():
+    """The demo's and the benchmark's pairs name configs that exist: every
+    method for Faster R-CNN and RetinaNet, the logit and WKD methods for
+    the other families."""
+    everywhere = ('kd', 'wkd-l', 'wkd-f', 'wkd-lf')
+    for family, pair in PAIRS.items():
+        methods = [m for m in LABELS if m != 'student'] if family in (
+            'faster-rcnn', 'retinanet') else everywhere
+        names = [pair['teacher'], pair['student']] + [
+            pair['distill'].format(method=m) for m in methods]
+        for name in names:
+            assert osp.join('digits', name) in CONFIGS, (family, name)

@@ -50,22 +50,12 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (REPO_ROOT, digits_data_options,  # noqa: E402
-                          ensure_backbones, test_checkpoint, train_and_test)
+from wkd_det.runs import (DIGITS_CONFIGS, LABELS, PAIRS,  # noqa: E402
+                          REPO_ROOT,
+                          digits_data_options, ensure_backbones,
+                          test_checkpoint, train_and_test)
 
-CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
-# every pair is an R50-FPN teacher and an R18-FPN student of one family;
-# faster-rcnn and retinanet have configs for every method, the other families
-# for KD, WKD-L, WKD-F and WKD-L+F only
-PAIRS = {family: dict(teacher=f'{family}_r50_fpn_digits.py',
-                      student=f'{family}_r18_fpn_digits.py',
-                      distill=f'{{method}}_{family}_r50_to_r18_digits.py')
-         for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
-METHODS = ('student', 'kd', 'bdd', 'fitnet', 'pkd', 'cwd', 'wkd-l', 'wkd-f',
-           'wkd-lf')
-LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
-          'fitnet': 'FitNet', 'pkd': 'PKD', 'cwd': 'CWD', 'wkd-l': 'WKD-L',
-          'wkd-f': 'WKD-F', 'wkd-lf': 'WKD-L+F'}
+METHODS = tuple(LABELS)
 RUNS_ROOT = osp.expanduser(osp.join('~', 'wkd_runs'))
 
 
@@ -252,12 +242,12 @@ def main():
 
     pair = PAIRS[args.pair]
     missing = [m for m in args.methods if m != 'student' and not osp.isfile(
-        osp.join(CONFIGS, pair['distill'].format(method=m)))]
+        osp.join(DIGITS_CONFIGS, pair['distill'].format(method=m)))]
     if missing:
         parser.error(f'--pair {args.pair} has no config for {missing} '
                      f'(configs/digits/{pair["distill"]})')
-    teacher_cfg = osp.join(CONFIGS, pair['teacher'])
-    student_cfg = osp.join(CONFIGS, pair['student'])
+    teacher_cfg = osp.join(DIGITS_CONFIGS, pair['teacher'])
+    student_cfg = osp.join(DIGITS_CONFIGS, pair['student'])
     # the teacher's backbone is needed only to train the teacher
     train_teacher = results['teacher'] is None and not args.teacher_ckpt
     ensure_backbones([teacher_cfg] * train_teacher + [student_cfg], args.data,
@@ -306,7 +296,8 @@ def main():
         if method == 'student':
             config, extra, name = student_cfg, [], f'student_{epochs}ep'
         else:
-            config = osp.join(CONFIGS, pair['distill'].format(method=method))
+            config = osp.join(DIGITS_CONFIGS,
+                              pair['distill'].format(method=method))
             extra = [f'model.teacher_ckpt={teacher_ckpt}', *options]
             name = run_name(method, tag)
         print(f'[benchmark] {key}: training {epochs} epochs', flush=True)

@@ -32,18 +32,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (REPO_ROOT, ensure_backbones,  # noqa: E402
-                          read_scalars, train_and_test)
+from wkd_det.runs import (DIGITS_CONFIGS, LABELS, PAIRS,  # noqa: E402
+                          REPO_ROOT, ensure_backbones, read_scalars,
+                          train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
-CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
-TEACHER = osp.join(CONFIGS, 'faster-rcnn_r50_fpn_digits.py')
-STUDENT = osp.join(CONFIGS, 'faster-rcnn_r18_fpn_digits.py')
+PAIR = PAIRS['faster-rcnn']
+TEACHER = osp.join(DIGITS_CONFIGS, PAIR['teacher'])
+STUDENT = osp.join(DIGITS_CONFIGS, PAIR['student'])
 # the setting README recommends for two-stage detectors, on the evidence of
 # docs/results.md (Faster R-CNN and Cascade R-CNN pairs)
-METHOD, LABEL = 'wkd-f', 'WKD-F'
-DISTILL = osp.join(CONFIGS, f'{METHOD}_faster-rcnn_r50_to_r18_digits.py')
+METHOD = 'wkd-f'
+LABEL = LABELS[METHOD]
+DISTILL = osp.join(DIGITS_CONFIGS, PAIR['distill'].format(method=METHOD))
 
 
 def main():

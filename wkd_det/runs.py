@@ -20,6 +20,19 @@ from .pretraining import arch_of, ensure_pretrained, pretrained_path
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
+DIGITS_CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
+# the digits pairs of the demo and the accuracy benchmark: an R50-FPN teacher
+# and an R18-FPN student of one family; faster-rcnn and retinanet have
+# configs for every method, the other families for KD, WKD-L, WKD-F and
+# WKD-L+F only
+PAIRS = {family: dict(teacher=f'{family}_r50_fpn_digits.py',
+                      student=f'{family}_r18_fpn_digits.py',
+                      distill=f'{{method}}_{family}_r50_to_r18_digits.py')
+         for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
+# the methods, in table order, and their names in tables
+LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
+          'fitnet': 'FitNet', 'pkd': 'PKD', 'cwd': 'CWD', 'wkd-l': 'WKD-L',
+          'wkd-f': 'WKD-F', 'wkd-lf': 'WKD-L+F'}
 _METRIC = re.compile(r'coco/(bbox_mAP(?:_50|_75|_s|_m|_l)?):\s*(-?[0-9.]+)')
 
 
