@@ -143,3 +143,42 @@ def test_normalize_divides_by_the_teachers_energy(covariance):
     plain = wkd_feature_loss(fs, ft, grid=2, eps=0.0, normalize=True,
                              covariance=covariance)
     torch.testing.assert_close(scaled, plain, rtol=1e-6, atol=0)
+
+
+def naive_standardize(feat):
+    """Each channel of each image to zero mean, unit population variance."""
+    flat = feat.flatten(2)
+    mean = flat.mean(-1)[..., None, None]
+    std = flat.var(-1, unbiased=False).add(1e-6).sqrt()[..., None, None]
+    return (feat - mean) / std
+
+
+def test_standardize_compares_standardised_maps():
+    """The cell statistics of the standardised maps, by the naive loop."""
+    fs, ft = maps((2, 4, 12, 10), seed=5)
+    torch.testing.assert_close(
+        wkd_feature_loss(fs, ft, grid=3, gamma=2.0, standardize=True),
+        naive_wkd_f(naive_standardize(fs), naive_standardize(ft), 3, 2.0,
+                    1e-5), rtol=1e-5, atol=1e-8)
+
+
+def test_standardize_ignores_channel_scale_and_offset():
+    """a * x + b per channel (a > 0) of the student leaves the loss as is;
+    without standardize it does not."""
+    fs, ft = maps((2, 4, 8, 8), seed=6)
+    a = torch.rand(1, 4, 1, 1, dtype=fs.dtype) * 3 + 0.5
+    b = torch.randn(1, 4, 1, 1, dtype=fs.dtype) * 5
+    for standardize in (True, False):
+        plain, moved = (wkd_feature_loss(s, ft, grid=2, standardize=standardize)
+                        for s in (fs, a * fs + b))
+        assert torch.isclose(plain, moved, rtol=1e-4).item() is standardize
+
+
+def test_one_position_cells_of_standardised_maps_give_pkd():
+    """standardize + normalize with cell_size=1: the MSE of the
+    standardised maps (PKD), up to the eps terms."""
+    fs, ft = maps((2, 6, 8, 8), seed=7)
+    mse = (naive_standardize(fs) - naive_standardize(ft)).pow(2).mean()
+    torch.testing.assert_close(
+        wkd_feature_loss(fs, ft, cell_size=1, gamma=2.0, normalize=True,
+                         standardize=True), mse, rtol=1e-4, atol=0)

@@ -16,7 +16,14 @@ W) / cell_size), at least 1) instead of one G for every FPN level, and
 ``normalize`` divides the loss by the teacher's own statistics energy,
 ``mean over cells of (gamma * ||mu_T||^2 + ||sigma_T||^2)`` (no gradient),
 so the loss is a relative W2 and levels whose raw W2 differ by orders of
-magnitude weigh alike.
+magnitude weigh alike. ``standardize`` first shifts and scales every channel
+of every image to zero mean and unit variance over its H x W positions (as
+PKD does, :func:`.feature_baselines.standardize_channels`), so the cell
+Gaussians compare where a channel fires, not its scale or offset, which a
+student's FPN need not share with its teacher's. With ``standardize`` and
+``normalize`` the teacher energy is about ``gamma * C`` and one-position
+cells (``cell_size=1``, sigma = sqrt(eps)) turn the loss into PKD's MSE: the
+Gaussian cells are its distributional, coarser-grained form.
 
 The statistics are a custom autograd function that walks the maps in blocks
 of whole channels (a few MB each): the full-size intermediates (the centred
@@ -31,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from .checks import at_least_float32, check_finite
+from .feature_baselines import standardize_channels
 from .gaussian_covariance import bures_wasserstein, cell_mean_covariance
 from .grid_cells import cell_averaging_matrix, uniform_cells
 
@@ -166,7 +174,8 @@ def wkd_feature_loss(student_feat: torch.Tensor,
                      eps: float = 1e-5,
                      covariance: str = 'diagonal',
                      cell_size: Optional[int] = None,
-                     normalize: bool = False) -> torch.Tensor:
+                     normalize: bool = False,
+                     standardize: bool = False) -> torch.Tensor:
     """WKD-F loss between two (B, C, H, W) maps of the same shape, a scalar
     (see module docstring); 0 for an empty batch.
 
@@ -187,6 +196,9 @@ def wkd_feature_loss(student_feat: torch.Tensor,
     if student_feat.size(0) == 0:
         return student_feat.sum() * 0.0
     grid = grid_for(*student_feat.shape[-2:], grid, cell_size)
+    if standardize:
+        student_feat = standardize_channels(at_least_float32(student_feat))
+        teacher_feat = standardize_channels(at_least_float32(teacher_feat))
     if covariance == 'diagonal':
         mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
         mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)

@@ -23,6 +23,9 @@ class WKDFLoss(nn.Module):
             map (G = round(min(H, W) / cell_size), at least 1).
         normalize (bool): divide by the teacher's statistics energy, so the
             loss is a relative W2 and FPN levels weigh alike.
+        standardize (bool): standardise every channel of every image over
+            its positions first (as PKD), so the statistics compare where
+            channels fire, not their scale.
         gamma (float): weight of the mean term.
         eps (float): added to the variance (to the covariance diagonal).
         covariance (str): 'diagonal' (per-channel std, the default) or
@@ -33,14 +36,15 @@ class WKDFLoss(nn.Module):
 
     def __init__(self, grid: int = 4, gamma: float = 2.0, eps: float = 1e-5,
                  covariance: str = 'diagonal', cell_size: Optional[int] = None,
-                 normalize: bool = False, loss_weight: float = 1.0) -> None:
+                 normalize: bool = False, standardize: bool = False,
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         check_covariance(covariance)
         if cell_size is not None and not cell_size >= 1:
             raise ValueError(f'WKD-F: cell_size must be >= 1, got {cell_size}')
         self.grid, self.gamma, self.eps = grid, gamma, eps
         self.covariance, self.cell_size = covariance, cell_size
-        self.normalize = normalize
+        self.normalize, self.standardize = normalize, standardize
         self.loss_weight = loss_weight
 
     def forward(self, student_feat: torch.Tensor,
@@ -49,9 +53,10 @@ class WKDFLoss(nn.Module):
         return self.loss_weight * wkd_feature_loss(
             student_feat, teacher_feat, grid=self.grid, gamma=self.gamma,
             eps=self.eps, covariance=self.covariance, cell_size=self.cell_size,
-            normalize=self.normalize)
+            normalize=self.normalize, standardize=self.standardize)
 
     def extra_repr(self) -> str:
         return (f'grid={self.grid}, gamma={self.gamma}, eps={self.eps}, '
                 f'covariance={self.covariance!r}, cell_size={self.cell_size}, '
-                f'normalize={self.normalize}, loss_weight={self.loss_weight}')
+                f'normalize={self.normalize}, standardize={self.standardize}, '
+                f'loss_weight={self.loss_weight}')
