@@ -15,4 +15,4 @@ model = dict(
     teacher_ckpt='work_dirs/retinanet_r50_fpn_digits/epoch_6.pth',
     distill_losses=dict(
         loss_wkd_l={{_base_.loss_wkd_l_dense}},
-        loss_wkd_f={{_base_.loss_wkd_f}}))
+        loss_wkd_f={{_base_.loss_wkd_f_standardized}}))

@@ -16,4 +16,4 @@ model = dict(
     'retinanet_r101_fpn_1x_coco_20200130-7a93545f.pth',
     distill_losses=dict(
         loss_wkd_l={{_base_.loss_wkd_l_dense}},
-        loss_wkd_f={{_base_.loss_wkd_f}}))
+        loss_wkd_f={{_base_.loss_wkd_f_standardized}}))
