@@ -51,8 +51,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
 from wkd_det.runs import (DIGITS_CONFIGS, LABELS, PAIRS,  # noqa: E402
-                          REPO_ROOT,
-                          digits_data_options, ensure_backbones,
+                          REPO_ROOT, digits_data_options, ensure_backbones,
                           test_checkpoint, train_and_test)
 
 METHODS = tuple(LABELS)
