@@ -50,8 +50,8 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (DIGITS_CONFIGS, LABELS, PAIRS,  # noqa: E402
-                          REPO_ROOT, digits_data_options, ensure_backbones,
+from wkd_det.runs import (LABELS, PAIRS, REPO_ROOT,  # noqa: E402
+                          pair_config, digits_data_options, ensure_backbones,
                           test_checkpoint, train_and_test)
 
 METHODS = tuple(LABELS)
@@ -241,12 +241,12 @@ def main():
 
     pair = PAIRS[args.pair]
     missing = [m for m in args.methods if m != 'student' and not osp.isfile(
-        osp.join(DIGITS_CONFIGS, pair['distill'].format(method=m)))]
+        pair_config(args.pair, 'distill', m))]
     if missing:
         parser.error(f'--pair {args.pair} has no config for {missing} '
                      f'(configs/digits/{pair["distill"]})')
-    teacher_cfg = osp.join(DIGITS_CONFIGS, pair['teacher'])
-    student_cfg = osp.join(DIGITS_CONFIGS, pair['student'])
+    teacher_cfg = pair_config(args.pair, 'teacher')
+    student_cfg = pair_config(args.pair, 'student')
     # the teacher's backbone is needed only to train the teacher
     train_teacher = results['teacher'] is None and not args.teacher_ckpt
     ensure_backbones([teacher_cfg] * train_teacher + [student_cfg], args.data,
@@ -295,8 +295,7 @@ def main():
         if method == 'student':
             config, extra, name = student_cfg, [], f'student_{epochs}ep'
         else:
-            config = osp.join(DIGITS_CONFIGS,
-                              pair['distill'].format(method=method))
+            config = pair_config(args.pair, 'distill', method)
             extra = [f'model.teacher_ckpt={teacher_ckpt}', *options]
             name = run_name(method, tag)
         print(f'[benchmark] {key}: training {epochs} epochs', flush=True)

@@ -32,20 +32,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (DIGITS_CONFIGS, LABELS, PAIRS,  # noqa: E402
-                          REPO_ROOT, ensure_backbones, read_scalars,
-                          train_and_test)
+from wkd_det.runs import (LABELS, REPO_ROOT, ensure_backbones,  # noqa: E402
+                          pair_config, read_scalars, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
-PAIR = PAIRS['faster-rcnn']
-TEACHER = osp.join(DIGITS_CONFIGS, PAIR['teacher'])
-STUDENT = osp.join(DIGITS_CONFIGS, PAIR['student'])
+TEACHER = pair_config('faster-rcnn', 'teacher')
+STUDENT = pair_config('faster-rcnn', 'student')
 # the setting README recommends for two-stage detectors, on the evidence of
 # docs/results.md (Faster R-CNN and Cascade R-CNN pairs)
 METHOD = 'wkd-f'
 LABEL = LABELS[METHOD]
-DISTILL = osp.join(DIGITS_CONFIGS, PAIR['distill'].format(method=METHOD))
+DISTILL = pair_config('faster-rcnn', 'distill', METHOD)
 
 
 def main():

@@ -29,6 +29,15 @@ PAIRS = {family: dict(teacher=f'{family}_r50_fpn_digits.py',
                       student=f'{family}_r18_fpn_digits.py',
                       distill=f'{{method}}_{family}_r50_to_r18_digits.py')
          for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
+
+
+def pair_config(family: str, role: str, method: Optional[str] = None) -> str:
+    """Path of the ``role`` ('teacher' | 'student' | 'distill') config of
+    ``family``'s digits pair; 'distill' takes the ``method``."""
+    return osp.join(DIGITS_CONFIGS,
+                    PAIRS[family][role].format(method=method))
+
+
 # the methods, in table order, and their names in tables
 LABELS = {'student': 'student alone', 'kd': 'KD', 'bdd': 'BDD',
           'fitnet': 'FitNet', 'pkd': 'PKD', 'cwd': 'CWD', 'wkd-l': 'WKD-L',
