@@ -29,7 +29,7 @@ setup(
         'scikit-learn',
     ],
     extras_require={
-        'dev': ['pytest', 'ruff'],
+        'dev': ['pytest>=7.3', 'ruff'],
     },
     license='Apache-2.0',
     zip_safe=False,

@@ -19,28 +19,38 @@ import wkd_det  # noqa: F401
 from wkd_det.models.teacher import load_teacher_config
 from wkd_det.runs import LABELS, PAIRS, digits_options
 
+# Sorted by the part after the method prefix (``wkd-lf_<pair>.py`` ->
+# ``<pair>.py``), so configs that share a teacher are adjacent and the
+# ``teacher_ckpt`` fixture makes each teacher checkpoint once.
 CONFIGS = sorted(
-    osp.relpath(path, CONFIG_DIR)
-    for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
-    if '_base_' not in path.split(osp.sep))
+    (osp.relpath(path, CONFIG_DIR)
+     for path in glob.glob(osp.join(CONFIG_DIR, '**', '*.py'), recursive=True)
+     if '_base_' not in path.split(osp.sep)),
+    key=lambda c: (osp.basename(c).split('_', 1)[-1], c))
 DISTILL_HOOKS = {'DistillLossWeightHook', 'DistillerCheckpointHook'}
 
 
 @pytest.fixture(scope='module')
 def teacher_ckpt(tmp_path_factory):
     """``teacher_ckpt(teacher_config)``: a random checkpoint of that
-    architecture, made once per teacher config."""
-    root = tmp_path_factory.mktemp('config_teachers')
-    made = {}
+    architecture.
+
+    One file on disk at a time, rewritten when the teacher config changes
+    and removed at teardown: COCO teachers (R101, X101, RTMDet-l) take
+    0.2-0.5 GB each, and keeping them all filled a CI machine's disk.
+    """
+    path = tmp_path_factory.mktemp('config_teacher') / 'teacher.pth'
+    current = {}
 
     def make(teacher_config: str) -> str:
-        if teacher_config not in made:
+        if current.get('config') != teacher_config:
             model = load_teacher_config(teacher_config).model
-            made[teacher_config] = random_checkpoint(
-                model, str(root / f'teacher{len(made)}.pth'))
-        return made[teacher_config]
+            random_checkpoint(model, str(path))
+            current['config'] = teacher_config
+        return str(path)
 
-    return make
+    yield make
+    path.unlink(missing_ok=True)
 
 
 def test_configs_are_found():
