@@ -16,6 +16,9 @@ Helpers (plain functions in ``tests/utils.py``; ``from utils import ...``):
         -> subprocess.CompletedProcess: runs the script with
         ``sys.executable`` (cwd a fresh tmp dir, repo root on PYTHONPATH);
         raises AssertionError with the output's tail if it fails.
+    scratch_dir(tmp_path_factory, name): context manager giving a fresh
+        directory removed on exit, for module fixtures that write
+        checkpoints (``with scratch_dir(...) as root: yield ...``).
     digits_cfg_options(data_root, batch_size=2, num_train_images=None,
         config=None) -> list[str]: ``--cfg-options`` items that point a
         digits config at ``data_root`` (all dataloaders, evaluators,

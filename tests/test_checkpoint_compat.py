@@ -16,7 +16,8 @@ import pytest
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from packaging.version import Version
-from utils import CONFIG_DIR, digits_cfg_options, mmdet_tool, run_tool
+from utils import (CONFIG_DIR, digits_cfg_options, mmdet_tool, run_tool,
+                   scratch_dir)
 
 from wkd_det.checkpoint import load_checkpoint_safely
 
@@ -28,14 +29,14 @@ WEIGHTS_ONLY_DEFAULT = Version(torch.__version__.split('+')[0]) >= Version(
 @pytest.fixture(scope='module')
 def trained(tiny_digits, tmp_path_factory):
     """Work dir of a one-epoch, one-iteration run (2 images, batch 2)."""
-    work_dir = tmp_path_factory.mktemp('ckpt_run')
-    run_tool(mmdet_tool('train'), CONFIG, '--work-dir', work_dir,
-             '--cfg-options',
-             *digits_cfg_options(tiny_digits, num_train_images=2,
-                                 config=CONFIG),
-             'train_cfg.max_epochs=1')
-    assert (work_dir / 'epoch_1.pth').is_file()
-    return work_dir
+    with scratch_dir(tmp_path_factory, 'ckpt_run') as work_dir:
+        run_tool(mmdet_tool('train'), CONFIG, '--work-dir', work_dir,
+                 '--cfg-options',
+                 *digits_cfg_options(tiny_digits, num_train_images=2,
+                                     config=CONFIG),
+                 'train_cfg.max_epochs=1')
+        assert (work_dir / 'epoch_1.pth').is_file()
+        yield work_dir
 
 
 def _python(code):

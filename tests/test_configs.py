@@ -13,7 +13,7 @@ from mmdet.registry import MODELS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from test_distiller import random_checkpoint
-from utils import CONFIG_DIR
+from utils import CONFIG_DIR, scratch_dir
 
 import wkd_det  # noqa: F401
 from wkd_det.models.teacher import load_teacher_config
@@ -39,18 +39,18 @@ def teacher_ckpt(tmp_path_factory):
     and removed at teardown: COCO teachers (R101, X101, RTMDet-l) take
     0.2-0.5 GB each, and keeping them all filled a CI machine's disk.
     """
-    path = tmp_path_factory.mktemp('config_teacher') / 'teacher.pth'
     current = {}
+    with scratch_dir(tmp_path_factory, 'config_teacher') as root:
+        path = str(root / 'teacher.pth')
 
-    def make(teacher_config: str) -> str:
-        if current.get('config') != teacher_config:
-            model = load_teacher_config(teacher_config).model
-            random_checkpoint(model, str(path))
-            current['config'] = teacher_config
-        return str(path)
+        def make(teacher_config: str) -> str:
+            if current.get('config') != teacher_config:
+                model = load_teacher_config(teacher_config).model
+                random_checkpoint(model, path)
+                current['config'] = teacher_config
+            return path
 
-    yield make
-    path.unlink(missing_ok=True)
+        yield make
 
 
 def test_configs_are_found():

@@ -1,5 +1,6 @@
 """Cost-matrix files, the 'fc' fallback, per-category feature sampling and
 tools/build_cost_matrix.py end to end on the tiny digits set."""
+import contextlib
 import json
 import os
 import os.path as osp
@@ -10,7 +11,7 @@ from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from utils import (CONFIG_DIR, REPO_ROOT, digits_cfg_options, mmdet_tool,
-                   run_tool)
+                   run_tool, scratch_dir)
 
 from wkd_det.category_features import (CategorySampler, classifier_input_name,
                                        feature_dataset_cfg)
@@ -220,11 +221,13 @@ def built_cost(tiny_digits, tmp_path_factory):
     file, plot, stdout) of one tool run with a random-init digits teacher
     (``--interrelation`` left at its default when None), made once each."""
     runs, checkpoints = {}, {}
+    scratch = contextlib.ExitStack()
 
     def build(name, interrelation=None):
         key = name, interrelation
         if key not in runs:
-            root = tmp_path_factory.mktemp(f'cost_{name}')
+            root = scratch.enter_context(
+                scratch_dir(tmp_path_factory, f'cost_{name}'))
             config = osp.join(CONFIG_DIR, TEACHERS[name])
             if name not in checkpoints:
                 checkpoints[name] = str(root / 'teacher.pth')
@@ -242,7 +245,8 @@ def built_cost(tiny_digits, tmp_path_factory):
             runs[key] = config, checkpoint, out, plot, proc.stdout
         return runs[key]
 
-    return build
+    with scratch:
+        yield build
 
 
 @pytest.mark.parametrize('name, interrelation', [

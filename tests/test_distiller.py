@@ -12,7 +12,7 @@ from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.structures import InstanceData
-from utils import CONFIG_DIR
+from utils import CONFIG_DIR, scratch_dir
 
 from wkd_det.engine import DistillLossWeightHook
 from wkd_det.functional import wkd_logit_loss
@@ -40,12 +40,12 @@ def random_checkpoint(model_cfg: dict, path: str) -> str:
 def teacher_ckpts(tmp_path_factory):
     """Random R18 digits teachers (the teacher architecture does not matter
     for these tests; R18 keeps them fast)."""
-    root = tmp_path_factory.mktemp('teachers')
-    return {
-        kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
-                                str(root / f'{kind}.pth'))
-        for kind in ('faster-rcnn', 'retinanet')
-    }
+    with scratch_dir(tmp_path_factory, 'teachers') as root:
+        yield {
+            kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
+                                    str(root / f'{kind}.pth'))
+            for kind in ('faster-rcnn', 'retinanet')
+        }
 
 
 def build_distiller(kind, ckpt, distill_losses, student=None, teacher=None):

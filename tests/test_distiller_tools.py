@@ -18,7 +18,8 @@ import torch
 from mmdet.registry import HOOKS, MODELS
 from mmengine.hooks import Hook
 from test_distiller import digits_model, random_checkpoint
-from utils import CONFIG_DIR, digits_cfg_options, mmdet_tool, run_tool
+from utils import (CONFIG_DIR, digits_cfg_options, mmdet_tool, run_tool,
+                   scratch_dir)
 
 from wkd_det.checkpoint import load_checkpoint_safely
 
@@ -60,12 +61,12 @@ class DistillProbeHook(Hook):
 @pytest.fixture(scope='module')
 def teachers(tmp_path_factory):
     """Randomly initialised R50 teachers of the digits configs."""
-    root = tmp_path_factory.mktemp('digits_teachers')
-    return {
-        kind: random_checkpoint(digits_model(f'{kind}_r50_fpn_digits'),
-                                str(root / f'{kind}.pth'))
-        for kind in ('faster-rcnn', 'retinanet', 'cascade-rcnn', 'fcos')
-    }
+    with scratch_dir(tmp_path_factory, 'digits_teachers') as root:
+        yield {
+            kind: random_checkpoint(digits_model(f'{kind}_r50_fpn_digits'),
+                                    str(root / f'{kind}.pth'))
+            for kind in ('faster-rcnn', 'retinanet', 'cascade-rcnn', 'fcos')
+        }
 
 
 def train(config, work_dir, data_root, teacher_ckpt, *options, resume=None):

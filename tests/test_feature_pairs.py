@@ -11,6 +11,7 @@ from mmcv.ops import roi_align
 from test_distiller import (DIGITS, batch, build_distiller, digits_model,
                             random_checkpoint)
 from torch import nn
+from utils import scratch_dir
 
 from wkd_det.models.box_regions import gt_rois
 from wkd_det.models.distiller import _neck_levels
@@ -35,10 +36,10 @@ def digits_config(kind: str) -> str:
 @pytest.fixture(scope='module')
 def ckpts(tmp_path_factory):
     """Random R18 digits detectors of both families."""
-    root = tmp_path_factory.mktemp('pairs')
-    return {kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
-                                    str(root / f'{kind}.pth'))
-            for kind in FPN_STRIDES}
+    with scratch_dir(tmp_path_factory, 'pairs') as root:
+        yield {kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
+                                       str(root / f'{kind}.pth'))
+               for kind in FPN_STRIDES}
 
 
 def rtmdet_tiny(widen_factor: float) -> dict:

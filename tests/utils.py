@@ -4,12 +4,14 @@ that point a digits config at a generated dataset.
 Import them in a test module with ``from utils import run_tool`` (pytest puts
 ``tests/`` on ``sys.path``; keep ``tests/`` free of ``__init__.py``).
 """
+import contextlib
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import tempfile
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 import mmdet
 
@@ -25,6 +27,22 @@ def mmdet_tool(name: str) -> str:
     path = osp.join(MMDET_TOOLS, f'{name}.py')
     assert osp.isfile(path), f'MMDetection tool not installed: {path}'
     return path
+
+
+@contextlib.contextmanager
+def scratch_dir(tmp_path_factory, name: str) -> Iterator:
+    """``with scratch_dir(tmp_path_factory, name) as root``: a fresh
+    ``pathlib.Path`` under pytest's base temp, removed on exit.
+
+    For module-scoped fixtures that write checkpoints (50-500 MB each):
+    ``mktemp`` dirs otherwise stay until the session ends, and together
+    they filled a CI machine's disk.
+    """
+    root = tmp_path_factory.mktemp(name)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def run_tool(script: str,
