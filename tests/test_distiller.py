@@ -36,16 +36,20 @@ def random_checkpoint(model_cfg: dict, path: str) -> str:
     return path
 
 
+def digits_checkpoints(root, kinds, arch: str = 'r18') -> dict:
+    """Random ``<kind>_<arch>_fpn_digits`` detectors saved under ``root``:
+    {kind: checkpoint path}."""
+    return {kind: random_checkpoint(digits_model(f'{kind}_{arch}_fpn_digits'),
+                                    str(root / f'{kind}.pth'))
+            for kind in kinds}
+
+
 @pytest.fixture(scope='module')
 def teacher_ckpts(tmp_path_factory):
     """Random R18 digits teachers (the teacher architecture does not matter
     for these tests; R18 keeps them fast)."""
     with scratch_dir(tmp_path_factory, 'teachers') as root:
-        yield {
-            kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
-                                    str(root / f'{kind}.pth'))
-            for kind in ('faster-rcnn', 'retinanet')
-        }
+        yield digits_checkpoints(root, ('faster-rcnn', 'retinanet'))
 
 
 def build_distiller(kind, ckpt, distill_losses, student=None, teacher=None):

@@ -17,7 +17,7 @@ import pytest
 import torch
 from mmdet.registry import HOOKS, MODELS
 from mmengine.hooks import Hook
-from test_distiller import digits_model, random_checkpoint
+from test_distiller import digits_checkpoints, digits_model
 from utils import (CONFIG_DIR, digits_cfg_options, mmdet_tool, run_tool,
                    scratch_dir)
 
@@ -62,11 +62,9 @@ class DistillProbeHook(Hook):
 def teachers(tmp_path_factory):
     """Randomly initialised R50 teachers of the digits configs."""
     with scratch_dir(tmp_path_factory, 'digits_teachers') as root:
-        yield {
-            kind: random_checkpoint(digits_model(f'{kind}_r50_fpn_digits'),
-                                    str(root / f'{kind}.pth'))
-            for kind in ('faster-rcnn', 'retinanet', 'cascade-rcnn', 'fcos')
-        }
+        yield digits_checkpoints(
+            root, ('faster-rcnn', 'retinanet', 'cascade-rcnn', 'fcos'),
+            arch='r50')
 
 
 def train(config, work_dir, data_root, teacher_ckpt, *options, resume=None):

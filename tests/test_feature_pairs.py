@@ -8,7 +8,8 @@ from unittest import mock
 import pytest
 import torch
 from mmcv.ops import roi_align
-from test_distiller import (DIGITS, batch, build_distiller, digits_model,
+from test_distiller import (DIGITS, batch, build_distiller,
+                            digits_checkpoints, digits_model,
                             random_checkpoint)
 from torch import nn
 from utils import scratch_dir
@@ -37,9 +38,7 @@ def digits_config(kind: str) -> str:
 def ckpts(tmp_path_factory):
     """Random R18 digits detectors of both families."""
     with scratch_dir(tmp_path_factory, 'pairs') as root:
-        yield {kind: random_checkpoint(digits_model(f'{kind}_r18_fpn_digits'),
-                                       str(root / f'{kind}.pth'))
-               for kind in FPN_STRIDES}
+        yield digits_checkpoints(root, FPN_STRIDES)
 
 
 def rtmdet_tiny(widen_factor: float) -> dict:
