@@ -17,22 +17,22 @@ def test_demo_pipeline(tiny_digits, tmp_path):
             '--pretrain-epochs', '1']
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)
-    rows = re.findall(r'^\| (teacher|student alone|student WKD-F) .*\| '
+    rows = re.findall(r'^\| (teacher|student alone|student WKD-L\+F) .*\| '
                       r'(\d\.\d{3}) \| (\d\.\d{3}) \| (\d+\.\d) min \| '
                       r'(\d+\.\d\d) s \|$', proc.stdout, re.M)
     assert [r[0] for r in rows] == ['teacher', 'student alone',
-                                    'student WKD-F'], proc.stdout
+                                    'student WKD-L+F'], proc.stdout
     assert re.search(r'distillation: [+-]\d\.\d{3} bbox mAP over the student '
                      'trained alone', proc.stdout)
     # the backbones were pretrained once, by the fixture, and reused
     assert proc.stdout.count('[pretrain] reusing') == 2
     for name in ('loss_curves.png', 'detections.png'):
         assert (work_dir / name).stat().st_size > 10_000
-    # The distillation log has the distillation loss.
-    log = (work_dir / 'student_wkd-f' / 'train.log').read_text()
-    assert 'loss_wkd_f' in log
+    # The distillation log has both distillation terms.
+    log = (work_dir / 'student_wkd-lf' / 'train.log').read_text()
+    assert 'loss_wkd_l' in log and 'loss_wkd_f' in log
     # Both trainings are seeded (--seed 0 by default).
-    for run in ('teacher', 'student_alone', 'student_wkd-f'):
+    for run in ('teacher', 'student_alone', 'student_wkd-lf'):
         log = (work_dir / run / 'train.log').read_text()
         assert re.search(r'^\s*seed: 0$', log, re.M), run
     # A second run reuses the cached teacher.

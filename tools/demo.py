@@ -10,7 +10,7 @@ Steps, each through the same tools a user runs:
 3. train the teacher (Faster R-CNN R50-FPN), cached in
    ``<work-dir>/teacher``: a finished teacher is reused on the next run;
 4. train the student (Faster R-CNN R18-FPN) alone and distilled with
-   WKD-F, same schedule and seed, the two at once (one thread each;
+   WKD-L+F, same schedule and seed, the two at once (one thread each;
    ``tools/train.py``);
 5. evaluate all three with ``tools/test.py`` (the distilled student with
    its plain config: the distillation checkpoint is a plain student
@@ -40,8 +40,8 @@ from wkd_det.visualization import (plot_detections,  # noqa: E402
 TEACHER = pair_config('faster-rcnn', 'teacher')
 STUDENT = pair_config('faster-rcnn', 'student')
 # the setting README recommends for two-stage detectors, on the evidence of
-# docs/results.md (Faster R-CNN and Cascade R-CNN pairs)
-METHOD = 'wkd-f'
+# docs/results.md (the Faster R-CNN pair)
+METHOD = 'wkd-lf'
 LABEL = LABELS[METHOD]
 DISTILL = pair_config('faster-rcnn', 'distill', METHOD)
 
