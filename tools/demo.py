@@ -52,7 +52,7 @@ def main():
                                                        'demo'))
     parser.add_argument('--data', default=osp.join(REPO_ROOT, 'data',
                                                    'digits'))
-    parser.add_argument('--teacher-epochs', type=int, default=2)
+    parser.add_argument('--teacher-epochs', type=int, default=4)
     parser.add_argument('--student-epochs', type=int, default=2)
     parser.add_argument('--batch-size', type=int, default=4)
     parser.add_argument('--num-train', type=int, default=600,
