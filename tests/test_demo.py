@@ -3,6 +3,8 @@
 import json
 import os.path as osp
 import re
+import subprocess
+import sys
 
 import pytest
 from utils import REPO_ROOT, run_tool
@@ -39,6 +41,14 @@ def test_demo_pipeline(tiny_digits, tmp_path):
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)
     assert 'reusing the cached teacher' in proc.stdout
+    # A cached teacher of another schedule is refused, not silently reused.
+    other = list(args)
+    other[args.index('--teacher-epochs') + 1] = '2'
+    refused = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'demo.py'), *other],
+        capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert 'not 2 epochs' in refused.stderr, refused.stderr[-3000:]
 
 
 def test_accuracy_benchmark_report(tiny_digits, tmp_path):

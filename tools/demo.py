@@ -82,6 +82,13 @@ def main():
     if osp.isfile(cache):
         with open(cache) as f:
             teacher = json.load(f)
+        with open(osp.join(teacher_dir, 'run.json')) as f:
+            trained = json.load(f)['options']
+        if f'train_cfg.max_epochs={args.teacher_epochs}' not in trained:
+            parser.error(f'the cached teacher in {teacher_dir} was trained '
+                         f'with {[o for o in trained if "max_epochs" in o]}, '
+                         f'not {args.teacher_epochs} epochs: delete it to '
+                         'retrain, or pass its --teacher-epochs')
         print(f'[demo] reusing the cached teacher {teacher["checkpoint"]} '
               f'(delete {teacher_dir} to retrain)', flush=True)
     else:
