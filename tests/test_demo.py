@@ -9,7 +9,8 @@ import sys
 import pytest
 from utils import REPO_ROOT, run_tool
 
-from wkd_det.runs import check_same_run
+from wkd_det.runs import (check_same_run, pair_config, recorded_run,
+                          run_difference, run_record)
 
 
 def test_demo_pipeline(tiny_digits, tmp_path):
@@ -41,14 +42,18 @@ def test_demo_pipeline(tiny_digits, tmp_path):
     proc = run_tool(osp.join(REPO_ROOT, 'tools', 'demo.py'), *args,
                     timeout=900)
     assert 'reusing the cached teacher' in proc.stdout
-    # A cached teacher of another schedule is refused, not silently reused.
-    other = list(args)
-    other[args.index('--teacher-epochs') + 1] = '2'
-    refused = subprocess.run(
-        [sys.executable, osp.join(REPO_ROOT, 'tools', 'demo.py'), *other],
-        capture_output=True, text=True, timeout=300)
-    assert refused.returncode != 0
-    assert 'not 2 epochs' in refused.stderr, refused.stderr[-3000:]
+    # A cached teacher of another run (schedule, seed) is refused, not
+    # silently reused, and the error names what differs.
+    for option, value, differs in (
+            ('--teacher-epochs', '2', "'train_cfg.max_epochs=2'"),
+            ('--seed', '1', "'randomness.seed=1'")):
+        other = [*args, option, value]
+        refused = subprocess.run(
+            [sys.executable, osp.join(REPO_ROOT, 'tools', 'demo.py'), *other],
+            capture_output=True, text=True, timeout=300)
+        assert refused.returncode != 0
+        assert 'is another run' in refused.stderr, refused.stderr[-3000:]
+        assert differs in refused.stderr, refused.stderr[-3000:]
 
 
 def test_accuracy_benchmark_report(tiny_digits, tmp_path):
@@ -65,6 +70,16 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     rerun = run_tool(osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
                      *args, timeout=300)
     assert '0 runs to do' in rerun.stdout
+    # Another regime (here the student schedule) is refused, not reported
+    # beside the runs of this one.
+    other = list(args)
+    other[other.index('--student-epochs') + 1] = '2'
+    refused = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
+         *other], capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert 'another regime' in refused.stderr, refused.stderr[-3000:]
+    assert "'student_epochs': {'recorded': 1, 'now': 2}" in refused.stderr
     # A tuning variant: its own key and row, with its options.
     variant = ('--variant', 'lam50',
                'model.distill_losses.loss_wkd_l.wd_weight=50')
@@ -92,6 +107,8 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert runs['runs']['wkd-lf@lam50/seed0']['options'] == [variant[-1]]
     assert list(runs['curve']) == ['2/seed0']
     assert runs['teacher']['epochs'] == 1
+    assert runs['regime']['student_epochs'] == 1
+    assert runs['regime']['pretraining']['resnet18']['epochs'] == 1
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0
 
@@ -110,5 +127,33 @@ def test_benchmark_resumes_only_the_same_run(tmp_path):
     with pytest.raises(RuntimeError, match='another run'):
         check_same_run(str(tmp_path / 'a'), other, resuming=True)
     (tmp_path / 'legacy').mkdir()
-    with pytest.raises(RuntimeError, match='recorded: None'):
+    with pytest.raises(RuntimeError, match='no run recorded'):
         check_same_run(str(tmp_path / 'legacy'), run, resuming=True)
+
+
+def test_run_record_names_every_option(tmp_path):
+    """The record of a train_and_test run holds the options that make it that
+    run (data root, schedule, seed, backbone, extra options), and
+    run_difference names exactly those that differ."""
+    config = pair_config('faster-rcnn', 'teacher')
+    run = run_record(config, str(tmp_path), 4, ['train_dataloader.batch_size=2'],
+                     seed=0)
+    assert run['config'] == 'faster-rcnn_r50_fpn_digits.py'
+    options = run['options']
+    for expected in ('train_cfg.max_epochs=4', 'randomness.seed=0',
+                     f'train_dataloader.dataset.data_root={tmp_path}/',
+                     'train_dataloader.batch_size=2'):
+        assert expected in options
+    assert any(o.startswith('model.backbone.init_cfg.checkpoint=')
+               and o.endswith('/pretrained/resnet50.pth') for o in options)
+    assert options[-1] == 'train_dataloader.batch_size=2'
+    other = run_record(config, str(tmp_path), 4,
+                       ['train_dataloader.batch_size=2'], seed=1)
+    assert run_difference(run, other) == (
+        "recorded ['randomness.seed=0'] where this run has "
+        "['randomness.seed=1']")
+    assert run_difference(run, run) == 'the same run'
+    assert run_difference(None, run) == 'no run recorded there'
+    assert recorded_run(str(tmp_path)) is None
+    check_same_run(str(tmp_path), run, resuming=False)
+    assert recorded_run(str(tmp_path)) == run

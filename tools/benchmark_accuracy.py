@@ -13,7 +13,9 @@ choosing ``--student-epochs``.
 Results are kept in ``<work-dir>/results.json`` as they come (a rerun skips
 finished runs; an interrupted training resumes from its last epoch;
 invocations with different runs may share a work dir, each save merges
-the others') and
+the others; a work dir holds one regime, the teacher, the student schedule
+and optimizer and the pretraining settings recorded with the runs, and an
+invocation with another is refused) and
 written to ``--out`` as mean +- std over seeds, with the command and the
 machine: one section per pair, between ``<!-- benchmark:PAIR -->``
 markers, so the rest of the file (hand-written notes) is kept. Long runs
@@ -47,12 +49,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
+from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
+from wkd_det.pretraining import pretraining_settings  # noqa: E402
 from wkd_det.runs import (LABELS, PAIRS, REPO_ROOT,  # noqa: E402
-                          pair_config, digits_data_options, ensure_backbones,
-                          test_checkpoint, train_and_test)
+                          backbone_archs, digits_data_options,
+                          ensure_backbones, pair_config, test_checkpoint,
+                          train_and_test)
 
 METHODS = tuple(LABELS)
 RUNS_ROOT = osp.expanduser(osp.join('~', 'wkd_runs'))
@@ -178,6 +183,21 @@ def write_report(path, section, pair):
         f.write(text)
 
 
+def regime_of(args, teacher_cfg, student_cfg):
+    """What every run of a work dir shares: the teacher (a given checkpoint
+    or its epochs), the student epochs and optimizer, and the settings of
+    the backbones' pretraining, as JSON values."""
+    optimizer = Config.fromfile(student_cfg).optim_wrapper.optimizer
+    teacher = (osp.abspath(args.teacher_ckpt) if args.teacher_ckpt
+               else f'{args.teacher_epochs} epochs')
+    return json.loads(json.dumps(dict(
+        teacher=teacher, student_epochs=args.student_epochs,
+        student_optimizer=optimizer.to_dict(),
+        pretraining={arch: pretraining_settings(
+            arch, epochs=args.pretrain_epochs)
+            for arch in backbone_archs([teacher_cfg, student_cfg])})))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--pair', choices=sorted(PAIRS), default='faster-rcnn')
@@ -230,12 +250,6 @@ def main():
     if osp.isfile(args.results):
         with open(args.results) as f:
             results.update(json.load(f))
-    other = {r.get('epochs') for r in results['runs'].values()} - {
-        args.student_epochs}
-    if other:
-        parser.error(f'{args.results} holds runs of {sorted(other)} student '
-                     f'epochs, not {args.student_epochs}: use another '
-                     '--work-dir for another schedule')
     if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
         make_digits_coco(args.data)
 
@@ -247,6 +261,16 @@ def main():
                      f'(configs/digits/{pair["distill"]})')
     teacher_cfg = pair_config(args.pair, 'teacher')
     student_cfg = pair_config(args.pair, 'student')
+    # a work dir holds the runs of one regime: a changed default (schedule,
+    # optimizer, pretraining) or option must not be reported with them
+    regime = regime_of(args, teacher_cfg, student_cfg)
+    saved = results.get('regime')
+    if (results['teacher'] or results['runs']) and saved != regime:
+        changed = {k: dict(recorded=(saved or {}).get(k), now=v)
+                   for k, v in regime.items() if (saved or {}).get(k) != v}
+        parser.error(f'{args.results} holds runs of another regime '
+                     f'({changed}): use another --work-dir for this one')
+    results['regime'] = regime
     # the teacher's backbone is needed only to train the teacher
     train_teacher = results['teacher'] is None and not args.teacher_ckpt
     ensure_backbones([teacher_cfg] * train_teacher + [student_cfg], args.data,

@@ -33,7 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
 from wkd_det.runs import (LABELS, REPO_ROOT, ensure_backbones,  # noqa: E402
-                          pair_config, read_scalars, train_and_test)
+                          pair_config, read_scalars, recorded_run,
+                          run_difference, run_record, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
@@ -79,25 +80,28 @@ def main():
                      epochs=args.pretrain_epochs)
     teacher_dir = osp.join(work_dir, 'teacher')
     cache = osp.join(teacher_dir, 'demo_teacher.json')
+    options = [f'train_dataloader.batch_size={args.batch_size}']
     if osp.isfile(cache):
+        # the cached teacher is reused only if it is this run (schedule,
+        # seed, batch size, data and backbones): the record train_and_test
+        # keeps for resumption
+        run = run_record(TEACHER, args.data, args.teacher_epochs, options,
+                         args.seed)
+        saved = recorded_run(teacher_dir)
+        if saved != run:
+            parser.error(f'the cached teacher in {teacher_dir} is another run '
+                         f'({run_difference(saved, run)}): delete it to '
+                         'retrain, or pass the options it was trained with')
         with open(cache) as f:
             teacher = json.load(f)
-        with open(osp.join(teacher_dir, 'run.json')) as f:
-            trained = json.load(f)['options']
-        if f'train_cfg.max_epochs={args.teacher_epochs}' not in trained:
-            parser.error(f'the cached teacher in {teacher_dir} was trained '
-                         f'with {[o for o in trained if "max_epochs" in o]}, '
-                         f'not {args.teacher_epochs} epochs: delete it to '
-                         'retrain, or pass its --teacher-epochs')
         print(f'[demo] reusing the cached teacher {teacher["checkpoint"]} '
               f'(delete {teacher_dir} to retrain)', flush=True)
     else:
         print(f'[demo] training the teacher ({osp.basename(TEACHER)}, '
               f'{args.teacher_epochs} epochs); log: '
               f'{teacher_dir}/train.log', flush=True)
-        teacher = train_and_test(
-            TEACHER, teacher_dir, args.data, args.teacher_epochs,
-            [f'train_dataloader.batch_size={args.batch_size}'], args.seed)
+        teacher = train_and_test(TEACHER, teacher_dir, args.data,
+                                 args.teacher_epochs, options, args.seed)
         with open(cache, 'w') as f:
             json.dump(teacher, f, indent=1)
 
@@ -107,7 +111,6 @@ def main():
           f'distilled ({osp.basename(DISTILL)}), {args.student_epochs} epochs '
           f'each, at once; logs: {alone_dir}/train.log, '
           f'{student_dir}/train.log', flush=True)
-    options = [f'train_dataloader.batch_size={args.batch_size}']
     threads = dict(OMP_NUM_THREADS=str(max(1, (os.cpu_count() or 2) // 2)))
     with ThreadPoolExecutor(2) as pool:
         alone = pool.submit(train_and_test, STUDENT, alone_dir, args.data,

@@ -201,14 +201,22 @@ def pretrain_backbone(arch: str, data_root: str, out: str,
     return record
 
 
+def pretraining_settings(arch: str, **settings) -> dict:
+    """The settings a pretraining of ``arch`` runs with: :data:`DEFAULTS`
+    updated by ``settings``, the epochs per architecture
+    (:data:`DEFAULT_EPOCHS`) unless given."""
+    wanted = dict(DEFAULTS, **settings)
+    wanted['epochs'] = wanted['epochs'] or DEFAULT_EPOCHS[arch]
+    return wanted
+
+
 def ensure_pretrained(arch: str, data_root: str, out: Optional[str] = None,
                       log: Callable[[str], None] = print, **settings) -> str:
     """Path of ``arch`` pretrained on ``data_root`` with ``settings`` (see
     :data:`DEFAULTS`): the cached checkpoint when its record matches, else
     a new one from :func:`pretrain_backbone`."""
     out = out or pretrained_path(data_root, arch)
-    wanted = dict(DEFAULTS, **settings)
-    wanted['epochs'] = wanted['epochs'] or DEFAULT_EPOCHS[arch]
+    wanted = pretraining_settings(arch, **settings)
     if osp.isfile(out) and osp.isfile(_record_path(out)):
         with open(_record_path(out)) as f:
             record = json.load(f)

@@ -82,13 +82,19 @@ def pretrained_options(config: str, data_root: str) -> List[str]:
     return [f'{key}={pretrained_path(data_root, arch)}']
 
 
+def backbone_archs(configs: Sequence[str]) -> List[str]:
+    """The architectures of the pretrained backbones ``configs`` start from,
+    sorted."""
+    return sorted({found[1] for found in map(_pretrained_backbone, configs)
+                   if found})
+
+
 def ensure_backbones(configs: Sequence[str], data_root: str,
                      log: Callable[[str], None] = print, **settings) -> None:
     """Pretrain, once per architecture, the backbones ``configs`` start from
     on ``data_root``'s train split (cached: see
     :func:`wkd_det.pretraining.ensure_pretrained`)."""
-    archs = {found[1] for found in map(_pretrained_backbone, configs) if found}
-    for arch in sorted(archs):
+    for arch in backbone_archs(configs):
         ensure_pretrained(arch, data_root, log=log, **settings)
 
 
@@ -183,29 +189,66 @@ def test_checkpoint(config: str, checkpoint: str, work_dir: str,
     return dict(test_s=test_s, metrics=read_metrics(test_log))
 
 
+def run_record(config: str, data_root: str, epochs: int,
+               extra_options: Sequence[str] = (),
+               seed: Optional[int] = None) -> dict:
+    """What identifies a :func:`train_and_test` run: ``dict(config, options)``,
+    the config's file name and every ``--cfg-options`` it gives the train
+    tool (data root, schedule, seed, pretrained backbone, then
+    ``extra_options``)."""
+    return dict(config=osp.basename(config),
+                options=[*digits_options(data_root, epochs, seed),
+                         *pretrained_options(config, data_root),
+                         *extra_options])
+
+
+def recorded_run(work_dir: str) -> Optional[dict]:
+    """The run recorded in ``work_dir/run.json`` (:func:`check_same_run`), or
+    None when there is no record."""
+    record = osp.join(work_dir, 'run.json')
+    if not osp.isfile(record):
+        return None
+    with open(record) as f:
+        return json.load(f)
+
+
+def run_difference(saved: Optional[dict], run: dict) -> str:
+    """How the recorded run ``saved`` (None: no record) differs from ``run``,
+    for an error message: the config and the options only one of them has."""
+    if saved is None:
+        return 'no run recorded there'
+    if saved == run:
+        return 'the same run'
+    parts = []
+    if saved.get('config') != run['config']:
+        parts.append(f'config {saved.get("config")}, not {run["config"]}')
+    recorded = saved.get('options', [])
+    only_saved = [o for o in recorded if o not in run['options']]
+    only_run = [o for o in run['options'] if o not in recorded]
+    if only_saved or only_run:
+        parts.append(f'recorded {only_saved} where this run has {only_run}')
+    return '; '.join(parts) or 'the same options in another order'
+
+
 def check_same_run(work_dir: str, run: dict, resuming: bool) -> None:
-    """Record ``run`` (config name and options) in ``work_dir/run.json``, or,
-    when ``resuming`` the training found there, check that it is the same run.
+    """Record ``run`` (:func:`run_record`) in ``work_dir/run.json``, or, when
+    ``resuming`` the training found there, check that it is the same run.
 
     Raises ``RuntimeError`` when the checkpoints in ``work_dir`` belong to
     another run (other options, e.g. a changed default passed as an option,
     or no record), so that a renamed or re-defaulted run is never resumed
     and reported under the new name.
     """
-    record = osp.join(work_dir, 'run.json')
     if resuming:
-        saved = None
-        if osp.isfile(record):
-            with open(record) as f:
-                saved = json.load(f)
+        saved = recorded_run(work_dir)
         if saved != run:
             raise RuntimeError(
-                f'{work_dir} holds checkpoints of another run (recorded: '
-                f'{saved}; this run: {run}); move it away or delete it to '
-                'train this run from the start')
+                f'{work_dir} holds checkpoints of another run '
+                f'({run_difference(saved, run)}); move it away or delete it '
+                'to train this run from the start')
         return
     os.makedirs(work_dir, exist_ok=True)
-    with open(record, 'w') as f:
+    with open(osp.join(work_dir, 'run.json'), 'w') as f:
         json.dump(run, f, indent=1)
 
 
@@ -228,14 +271,12 @@ def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
     metrics)``; ``s_per_iter`` is the mean iteration time the logger
     recorded.
     """
-    options = [*digits_options(data_root, epochs, seed),
-               *pretrained_options(config, data_root), *extra_options]
+    run = run_record(config, data_root, epochs, extra_options, seed)
     resumed = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
-    check_same_run(work_dir, dict(config=osp.basename(config),
-                                  options=options), resumed)
+    check_same_run(work_dir, run, resumed)
     train_s = run_tool('train', [
         config, '--work-dir', work_dir, *(['--resume'] if resumed else []),
-        '--cfg-options', *options
+        '--cfg-options', *run['options']
     ], osp.join(work_dir, 'train.log'), env)
     checkpoint = last_checkpoint(work_dir)
     times = [r['time'] for r in read_scalars(work_dir) if 'time' in r]
