@@ -24,7 +24,7 @@ belong outside the work tree: data and runs default to ``~/wkd_runs/``.
 Usage:
     python tools/benchmark_accuracy.py [--pair faster-rcnn|retinanet]
         [--methods student kd ... wkd-lf] [--seeds 0 1 2]
-        [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 3]
+        [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 4]
         [--curve 2 3 6] [--jobs 2] [--work-dir ~/wkd_runs/benchmark_PAIR]
         [--data ~/wkd_runs/data/digits] [--pretrain-epochs N]
         [--out docs/results.md]
@@ -206,7 +206,7 @@ def main():
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     # the regime being measured (docs/results.md): revise with its evidence
     parser.add_argument('--teacher-epochs', type=int, default=6)
-    parser.add_argument('--student-epochs', type=int, default=3)
+    parser.add_argument('--student-epochs', type=int, default=4)
     parser.add_argument('--curve', nargs='+', type=int, default=[],
                         metavar='EPOCHS', help='also train the student alone '
                         'for these schedule lengths (seed: the first of '
