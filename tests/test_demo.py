@@ -132,13 +132,15 @@ def test_benchmark_resumes_only_the_same_run(tmp_path):
 
 
 def test_run_record_names_every_option(tmp_path):
-    """The record of a train_and_test run holds the options that make it that
-    run (data root, schedule, seed, backbone, extra options), and
-    run_difference names exactly those that differ."""
+    """The record of a train_and_test run holds what makes it that run: the
+    options (data root, schedule, seed, backbone, extra options), the
+    resolved config (a changed default is another run) and the pretrained
+    backbone's settings; run_difference names exactly what differs."""
     config = pair_config('faster-rcnn', 'teacher')
     run = run_record(config, str(tmp_path), 4, ['train_dataloader.batch_size=2'],
                      seed=0)
     assert run['config'] == 'faster-rcnn_r50_fpn_digits.py'
+    assert run['backbone'] is None  # not pretrained under tmp_path
     options = run['options']
     for expected in ('train_cfg.max_epochs=4', 'randomness.seed=0',
                      f'train_dataloader.dataset.data_root={tmp_path}/',
@@ -157,3 +159,25 @@ def test_run_record_names_every_option(tmp_path):
     assert recorded_run(str(tmp_path)) is None
     check_same_run(str(tmp_path), run, resuming=False)
     assert recorded_run(str(tmp_path)) == run
+
+    # a changed default in the config file (same name) is another run
+    changed = tmp_path / 'changed' / osp.basename(config)
+    changed.parent.mkdir()
+    changed.write_text(f'_base_ = [{config!r}]\n'
+                       'optim_wrapper = dict(optimizer=dict(lr=1e-4))\n')
+    redefaulted = run_record(str(changed), str(tmp_path), 4,
+                             ['train_dataloader.batch_size=2'], seed=0)
+    assert redefaulted['options'] == run['options']
+    assert redefaulted['config_digest'] != run['config_digest']
+    assert run_difference(run, redefaulted).startswith('config_digest ')
+    # so is a backbone pretrained with other settings
+    record = tmp_path / 'pretrained' / 'resnet50.json'
+    record.parent.mkdir()
+    record.write_text(json.dumps(dict(arch='resnet50', epochs=16, seed=0)))
+    pretrained = run_record(config, str(tmp_path), 4,
+                            ['train_dataloader.batch_size=2'], seed=0)
+    assert pretrained['backbone']['epochs'] == 16
+    record.write_text(json.dumps(dict(arch='resnet50', epochs=6, seed=0)))
+    assert run_difference(pretrained, run_record(
+        config, str(tmp_path), 4, ['train_dataloader.batch_size=2'],
+        seed=0)).startswith('backbone ')

@@ -220,9 +220,8 @@ def ensure_pretrained(arch: str, data_root: str, out: Optional[str] = None,
     a new one from :func:`pretrain_backbone`."""
     out = out or pretrained_path(data_root, arch)
     wanted = pretraining_settings(arch, **settings)
-    if osp.isfile(out) and osp.isfile(_record_path(out)):
-        with open(_record_path(out)) as f:
-            record = json.load(f)
+    record = pretraining_record(out)
+    if osp.isfile(out) and record is not None:
         if all(record.get(k) == v for k, v in wanted.items()):
             top1 = record['val_top1']
             log(f'[pretrain] reusing {out} (val top-1 '
@@ -231,6 +230,16 @@ def ensure_pretrained(arch: str, data_root: str, out: Optional[str] = None,
             return out
     pretrain_backbone(arch, data_root, out, log=log, **wanted)
     return out
+
+
+def pretraining_record(checkpoint: str) -> Optional[dict]:
+    """The record :func:`pretrain_backbone` wrote beside ``checkpoint``, or
+    None when there is none."""
+    path = _record_path(checkpoint)
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def _record_path(checkpoint: str) -> str:

@@ -5,6 +5,7 @@ A run is ``python tools/train.py CONFIG --work-dir DIR --cfg-options ...``
 exactly as a user types it; this module only times it, finds its last
 checkpoint and its logged scalars, and reads the test tool's COCO metrics.
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -16,7 +17,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from .pretraining import arch_of, ensure_pretrained, pretrained_path
+from .pretraining import (DEFAULTS, arch_of, ensure_pretrained,
+                          pretrained_path, pretraining_record)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
@@ -192,11 +194,28 @@ def test_checkpoint(config: str, checkpoint: str, work_dir: str,
 def run_record(config: str, data_root: str, epochs: int,
                extra_options: Sequence[str] = (),
                seed: Optional[int] = None) -> dict:
-    """What identifies a :func:`train_and_test` run: ``dict(config, options)``,
-    the config's file name and every ``--cfg-options`` it gives the train
-    tool (data root, schedule, seed, pretrained backbone, then
-    ``extra_options``)."""
+    """What identifies a :func:`train_and_test` run, as a JSON-able dict:
+
+    - ``config``: the config's file name, and ``config_digest``: the SHA-1 of
+      the config as resolved from its file (``_base_`` included), so a
+      changed default (e.g. the learning rate) makes another run;
+    - ``backbone``: the settings of the pretrained backbone it loads, from
+      the record beside the checkpoint (None when it loads none, or before
+      it is pretrained);
+    - ``options``: every ``--cfg-options`` it gives the train tool (data
+      root, schedule, seed, backbone checkpoint, then ``extra_options``).
+    """
+    resolved = json.dumps(Config.fromfile(config).to_dict(), sort_keys=True,
+                          default=str)
+    backbone = None
+    found = _pretrained_backbone(config)
+    if found is not None:
+        record = pretraining_record(pretrained_path(data_root, found[1]))
+        if record is not None:
+            backbone = {k: record.get(k) for k in ('arch', *DEFAULTS)}
     return dict(config=osp.basename(config),
+                config_digest=hashlib.sha1(resolved.encode()).hexdigest(),
+                backbone=backbone,
                 options=[*digits_options(data_root, epochs, seed),
                          *pretrained_options(config, data_root),
                          *extra_options])
@@ -214,17 +233,18 @@ def recorded_run(work_dir: str) -> Optional[dict]:
 
 def run_difference(saved: Optional[dict], run: dict) -> str:
     """How the recorded run ``saved`` (None: no record) differs from ``run``,
-    for an error message: the config and the options only one of them has."""
+    for an error message: the fields that differ, and of the options those
+    only one of them has."""
     if saved is None:
         return 'no run recorded there'
     if saved == run:
         return 'the same run'
-    parts = []
-    if saved.get('config') != run['config']:
-        parts.append(f'config {saved.get("config")}, not {run["config"]}')
+    parts = [f'{key} {saved.get(key)!r}, not {run.get(key)!r}'
+             for key in sorted(set(saved) | set(run))
+             if key != 'options' and saved.get(key) != run.get(key)]
     recorded = saved.get('options', [])
-    only_saved = [o for o in recorded if o not in run['options']]
-    only_run = [o for o in run['options'] if o not in recorded]
+    only_saved = [o for o in recorded if o not in run.get('options', [])]
+    only_run = [o for o in run.get('options', []) if o not in recorded]
     if only_saved or only_run:
         parts.append(f'recorded {only_saved} where this run has {only_run}')
     return '; '.join(parts) or 'the same options in another order'
