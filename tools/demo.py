@@ -32,9 +32,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (LABELS, REPO_ROOT, ensure_backbones,  # noqa: E402
-                          pair_config, read_scalars, recorded_run,
-                          run_difference, run_record, train_and_test)
+from wkd_det.runs import (LABELS, REPO_ROOT, check_same_run,  # noqa: E402
+                          ensure_backbones, pair_config, read_scalars,
+                          run_record, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
@@ -83,15 +83,15 @@ def main():
     options = [f'train_dataloader.batch_size={args.batch_size}']
     if osp.isfile(cache):
         # the cached teacher is reused only if it is this run (schedule,
-        # seed, batch size, data and backbones): the record train_and_test
-        # keeps for resumption
-        run = run_record(TEACHER, args.data, args.teacher_epochs, options,
-                         args.seed)
-        saved = recorded_run(teacher_dir)
-        if saved != run:
-            parser.error(f'the cached teacher in {teacher_dir} is another run '
-                         f'({run_difference(saved, run)}): delete it to '
-                         'retrain, or pass the options it was trained with')
+        # seed, batch size, config, data and backbones): the check of
+        # train_and_test's resumption
+        try:
+            check_same_run(teacher_dir, run_record(
+                TEACHER, args.data, args.teacher_epochs, options, args.seed),
+                resuming=True)
+        except RuntimeError as err:
+            parser.error(f'the cached teacher: {err}, or pass the options it '
+                         'was trained with')
         with open(cache) as f:
             teacher = json.load(f)
         print(f'[demo] reusing the cached teacher {teacher["checkpoint"]} '

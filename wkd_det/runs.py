@@ -252,7 +252,8 @@ def run_difference(saved: Optional[dict], run: dict) -> str:
 
 def check_same_run(work_dir: str, run: dict, resuming: bool) -> None:
     """Record ``run`` (:func:`run_record`) in ``work_dir/run.json``, or, when
-    ``resuming`` the training found there, check that it is the same run.
+    ``resuming`` (or reusing) the training found there, check that it is the
+    same run.
 
     Raises ``RuntimeError`` when the checkpoints in ``work_dir`` belong to
     another run (other options, e.g. a changed default passed as an option,
@@ -263,9 +264,8 @@ def check_same_run(work_dir: str, run: dict, resuming: bool) -> None:
         saved = recorded_run(work_dir)
         if saved != run:
             raise RuntimeError(
-                f'{work_dir} holds checkpoints of another run '
-                f'({run_difference(saved, run)}); move it away or delete it '
-                'to train this run from the start')
+                f'{work_dir} is another run ({run_difference(saved, run)}):'
+                ' move it away or delete it to train this run from the start')
         return
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'run.json'), 'w') as f:
