@@ -80,6 +80,20 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert refused.returncode != 0
     assert 'another regime' in refused.stderr, refused.stderr[-3000:]
     assert "'student_epochs': {'recorded': 1, 'now': 2}" in refused.stderr
+    # So is a finished run that is no longer the run the tool would train
+    # (here its config as if a default had changed since), by its key.
+    record = tmp_path / 'bench' / 'student_1ep' / 'seed1' / 'run.json'
+    kept = record.read_text()
+    record.write_text(json.dumps(dict(json.loads(kept), config_digest='old')))
+    refused = subprocess.run(
+        [sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
+         *args], capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    assert re.search(r"finished runs that are not the runs this invocation "
+                     r"would train: \{'runs:student/seed1': \"config_digest "
+                     r"'old', not '[0-9a-f]{40}'\"\}", refused.stderr), \
+        refused.stderr[-3000:]
+    record.write_text(kept)
     # A tuning variant: its own key and row, with its options.
     variant = ('--variant', 'lam50',
                'model.distill_losses.loss_wkd_l.wd_weight=50')
@@ -107,8 +121,7 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert runs['runs']['wkd-lf@lam50/seed0']['options'] == [variant[-1]]
     assert list(runs['curve']) == ['2/seed0']
     assert runs['teacher']['epochs'] == 1
-    assert runs['regime']['student_epochs'] == 1
-    assert runs['regime']['pretraining']['resnet18']['epochs'] == 1
+    assert runs['regime'] == dict(teacher='1 epochs', student_epochs=1)
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0
 
@@ -181,3 +194,25 @@ def test_run_record_names_every_option(tmp_path):
     assert run_difference(pretrained, run_record(
         config, str(tmp_path), 4, ['train_dataloader.batch_size=2'],
         seed=0)).startswith('backbone ')
+
+
+def test_run_record_is_the_same_in_another_clone(tmp_path, monkeypatch):
+    """A distiller config names its teacher config by its path: the record
+    takes it relative to the repository, so a run resumes in a clone
+    elsewhere (and another teacher config is still another run)."""
+    import shutil
+
+    import wkd_det.runs as runs
+    config = pair_config('faster-rcnn', 'distill', 'wkd-lf')
+    here = run_record(config, str(tmp_path), 4, seed=0)
+    clone = tmp_path / 'clone'
+    shutil.copytree(osp.join(REPO_ROOT, 'configs'), clone / 'configs')
+    monkeypatch.setattr(runs, 'REPO_ROOT', str(clone))
+    copied = str(clone / osp.relpath(config, REPO_ROOT))
+    assert run_record(copied, str(tmp_path), 4, seed=0) == here
+    distiller = clone / osp.relpath(config, REPO_ROOT)
+    distiller.write_text(distiller.read_text().replace(
+        "teacher_config='{{ fileDirname }}/faster-rcnn_r50_fpn_digits.py'",
+        "teacher_config='{{ fileDirname }}/cascade-rcnn_r50_fpn_digits.py'"))
+    assert run_record(copied, str(tmp_path), 4, seed=0)['config_digest'] \
+        != here['config_digest']

@@ -13,9 +13,10 @@ choosing ``--student-epochs``.
 Results are kept in ``<work-dir>/results.json`` as they come (a rerun skips
 finished runs; an interrupted training resumes from its last epoch;
 invocations with different runs may share a work dir, each save merges
-the others; a work dir holds one regime, the teacher, the student schedule
-and optimizer and the pretraining settings recorded with the runs, and an
-invocation with another is refused) and
+the others; a work dir holds one regime, the teacher and the student
+schedule, and an invocation with another is refused, as is a work dir
+whose finished runs are no longer the runs this invocation would train,
+e.g. after a changed default: see ``wkd_det.runs.run_record``) and
 written to ``--out`` as mean +- std over seeds, with the command and the
 machine: one section per pair, between ``<!-- benchmark:PAIR -->``
 markers, so the rest of the file (hand-written notes) is kept. Long runs
@@ -49,15 +50,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.pretraining import pretraining_settings  # noqa: E402
 from wkd_det.runs import (LABELS, PAIRS, REPO_ROOT,  # noqa: E402
-                          backbone_archs, digits_data_options,
-                          ensure_backbones, pair_config, test_checkpoint,
-                          train_and_test)
+                          digits_data_options, ensure_backbones, pair_config,
+                          recorded_run, run_difference, run_record,
+                          test_checkpoint, train_and_test)
 
 METHODS = tuple(LABELS)
 RUNS_ROOT = osp.expanduser(osp.join('~', 'wkd_runs'))
@@ -183,19 +182,24 @@ def write_report(path, section, pair):
         f.write(text)
 
 
-def regime_of(args, teacher_cfg, student_cfg):
-    """What every run of a work dir shares: the teacher (a given checkpoint
-    or its epochs), the student epochs and optimizer, and the settings of
-    the backbones' pretraining, as JSON values."""
-    optimizer = Config.fromfile(student_cfg).optim_wrapper.optimizer
+def regime_of(args):
+    """What every run of a work dir shares, as JSON values: the teacher (a
+    given checkpoint or its epochs) and the student epochs. The rest of
+    what a run was (config, optimizer, pretrained backbone, options) is in
+    its own record, checked by :func:`stale_runs`."""
     teacher = (osp.abspath(args.teacher_ckpt) if args.teacher_ckpt
                else f'{args.teacher_epochs} epochs')
-    return json.loads(json.dumps(dict(
-        teacher=teacher, student_epochs=args.student_epochs,
-        student_optimizer=optimizer.to_dict(),
-        pretraining={arch: pretraining_settings(
-            arch, epochs=args.pretrain_epochs)
-            for arch in backbone_archs([teacher_cfg, student_cfg])})))
+    return dict(teacher=teacher, student_epochs=args.student_epochs)
+
+
+def stale_runs(runs):
+    """The finished runs ``{key: (work_dir, record)}`` whose recorded run
+    (``run.json``) is not ``record``, the run this invocation would train
+    under that key, as ``{key: how they differ}``."""
+    recorded = {key: recorded_run(work_dir)
+                for key, (work_dir, _) in runs.items()}
+    return {key: run_difference(recorded[key], record)
+            for key, (_, record) in runs.items() if recorded[key] != record}
 
 
 def main():
@@ -263,11 +267,11 @@ def main():
     student_cfg = pair_config(args.pair, 'student')
     # a work dir holds the runs of one regime: a changed default (schedule,
     # optimizer, pretraining) or option must not be reported with them
-    regime = regime_of(args, teacher_cfg, student_cfg)
+    regime = regime_of(args)
     saved = results.get('regime')
-    if (results['teacher'] or results['runs']) and saved != regime:
-        changed = {k: dict(recorded=(saved or {}).get(k), now=v)
-                   for k, v in regime.items() if (saved or {}).get(k) != v}
+    changed = {k: dict(recorded=(saved or {}).get(k), now=v)
+               for k, v in regime.items() if (saved or {}).get(k) != v}
+    if (results['teacher'] or results['runs']) and changed:
         parser.error(f'{args.results} holds runs of another regime '
                      f'({changed}): use another --work-dir for this one')
     results['regime'] = regime
@@ -289,6 +293,41 @@ def main():
             teacher_cfg, osp.join(work_dir, 'teacher'), args.data,
             args.teacher_epochs, seed=0, env=env))
     teacher_ckpt = results['teacher']['checkpoint']
+
+    def run_name(method, tag):
+        return f'{method}@{tag}' if tag else method
+
+    def planned(method, tag, options, epochs, seed):
+        """(config, extra options, work dir) of a student run."""
+        if method == 'student':
+            return (student_cfg, [],
+                    osp.join(work_dir, f'student_{epochs}ep', f'seed{seed}'))
+        return (pair_config(args.pair, 'distill', method),
+                [f'model.teacher_ckpt={teacher_ckpt}', *options],
+                osp.join(work_dir, run_name(method, tag), f'seed{seed}'))
+
+    # a finished run is reported only while it is the run this invocation
+    # would train (a changed default of a config, of the optimizer or of
+    # the pretraining makes another run)
+    finished = {}
+    for store in ('runs', 'curve'):
+        for key, done in results[store].items():
+            name, seed = key.rsplit('/seed', 1)
+            method, _, tag = name.partition('@')
+            config, extra, run_dir = planned(
+                'student' if store == 'curve' else method, tag,
+                done['options'], done['epochs'], int(seed))
+            finished[f'{store}:{key}'] = (run_dir, run_record(
+                config, args.data, done['epochs'], extra, int(seed)))
+    if 'epochs' in results['teacher']:
+        finished['teacher'] = (osp.join(work_dir, 'teacher'), run_record(
+            teacher_cfg, args.data, results['teacher']['epochs'], seed=0))
+    stale = stale_runs(finished)
+    if stale:
+        parser.error(f'{args.results} holds finished runs that are not the '
+                     f'runs this invocation would train: {stale}; use '
+                     'another --work-dir, or delete them (their directories '
+                     'and results.json entries) to train them again')
     lock = threading.Lock()
 
     def save():
@@ -311,21 +350,12 @@ def main():
 
     save()  # the teacher is kept even if no student run finishes
 
-    def run_name(method, tag):
-        return f'{method}@{tag}' if tag else method
-
     def run(method, seed, tag, options, epochs, store, key):
         start = time.perf_counter()
-        if method == 'student':
-            config, extra, name = student_cfg, [], f'student_{epochs}ep'
-        else:
-            config = pair_config(args.pair, 'distill', method)
-            extra = [f'model.teacher_ckpt={teacher_ckpt}', *options]
-            name = run_name(method, tag)
+        config, extra, run_dir = planned(method, tag, options, epochs, seed)
         print(f'[benchmark] {key}: training {epochs} epochs', flush=True)
-        result = train_and_test(
-            config, osp.join(work_dir, name, f'seed{seed}'), args.data,
-            epochs, extra, seed, test_config=student_cfg, env=env)
+        result = train_and_test(config, run_dir, args.data, epochs, extra,
+                                seed, test_config=student_cfg, env=env)
         result.update(command=command, load=load, options=options,
                       epochs=epochs)
         with lock:

@@ -197,8 +197,10 @@ def run_record(config: str, data_root: str, epochs: int,
     """What identifies a :func:`train_and_test` run, as a JSON-able dict:
 
     - ``config``: the config's file name, and ``config_digest``: the SHA-1 of
-      the config as resolved from its file (``_base_`` included), so a
-      changed default (e.g. the learning rate) makes another run;
+      the config as resolved from its file (``_base_`` included; paths into
+      the repository, e.g. a distiller's teacher config, taken relative to
+      it, so that a clone elsewhere records the same run), so a changed
+      default (e.g. the learning rate) makes another run;
     - ``backbone``: the settings of the pretrained backbone it loads, from
       the record beside the checkpoint (None when it loads none, or before
       it is pretrained);
@@ -206,7 +208,7 @@ def run_record(config: str, data_root: str, epochs: int,
       root, schedule, seed, backbone checkpoint, then ``extra_options``).
     """
     resolved = json.dumps(Config.fromfile(config).to_dict(), sort_keys=True,
-                          default=str)
+                          default=str).replace(REPO_ROOT + os.sep, '')
     backbone = None
     found = _pretrained_backbone(config)
     if found is not None:
