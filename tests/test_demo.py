@@ -113,6 +113,8 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert '| WKD-L+F @lam50: `model.distill_losses.loss_wkd_l.wd_weight=50` | 1 |' \
         in report
     assert '- `python tools/benchmark_accuracy.py' in report
+    assert '](results_faster-rcnn.png)' in report
+    assert (tmp_path / 'results_faster-rcnn.png').stat().st_size > 10_000
     assert ' --jobs 2 --curve 1 2` (2 run(s) at a time, ' in report
     runs = json.loads((tmp_path / 'bench' / 'results.json').read_text())
     assert sorted(runs['runs']) == ['student/seed0', 'student/seed1',

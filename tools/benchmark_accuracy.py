@@ -57,6 +57,7 @@ from wkd_det.runs import (LABELS, PAIRS, REPO_ROOT,  # noqa: E402
                           digits_data_options, ensure_backbones, pair_config,
                           recorded_run, run_difference, run_record,
                           test_checkpoint, train_and_test)
+from wkd_det.visualization import plot_method_comparison  # noqa: E402
 
 METHODS = tuple(LABELS)
 RUNS_ROOT = osp.expanduser(osp.join('~', 'wkd_runs'))
@@ -91,6 +92,41 @@ def _row(label, done, base_mean):
     return (f'| {label} | {len(done)} | {m:.3f} +- {s:.3f} | '
             f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min | '
             f'{per_iter} |')
+
+
+def _by_method(runs):
+    """``[(name, runs)]``: the runs of each method (``METHOD`` or
+    ``METHOD@VARIANT``), in table order."""
+    names = sorted({k.split('/')[0] for k in runs},
+                   key=lambda n: (METHODS.index(n.split('@')[0]), n))
+    return [(name, [r for k, r in runs.items() if k.split('/')[0] == name])
+            for name in names]
+
+
+def plot_path(args, pair):
+    """The figure of ``pair``'s table, beside the ``--out`` report."""
+    return f'{osp.splitext(args.out)[0]}_{pair}.png'
+
+
+def plot_table(results, pair, args):
+    """Every run's bbox mAP and mAP50 by method, with the teacher and the
+    mean of the student alone (:func:`plot_method_comparison`)."""
+    panels, references = {}, {}
+    for metric, key in (('bbox mAP', 'bbox_mAP'), ('mAP50', 'bbox_mAP_50')):
+        panels[metric] = {}
+        for name, done in _by_method(results['runs']):
+            method, _, tag = name.partition('@')
+            label = LABELS[method] + (f' @{tag}' if tag else '')
+            panels[metric][label] = [r['metrics'][key] for r in done]
+        references[metric] = {'teacher': results['teacher']['metrics'][key]}
+        base = [r['metrics'][key] for k, r in results['runs'].items()
+                if k.startswith('student/')]
+        if base:
+            references[metric]['student alone'] = statistics.mean(base)
+    plot_method_comparison(
+        panels, references, plot_path(args, pair),
+        f'{pair}: {PAIRS[pair]["teacher"]} -> {PAIRS[pair]["student"]}, '
+        f'{args.student_epochs}-epoch students (dots: seeds)')
 
 
 def report_section(results, pair, args):
@@ -139,10 +175,7 @@ def report_section(results, pair, args):
             lines.append(_row(f'{length} epochs', [done], longest))
         lines.append('')
     lines += [header, '| --- | --- | --- | --- | --- | --- | --- |']
-    names = sorted({k.split('/')[0] for k in runs},
-                   key=lambda n: (METHODS.index(n.split('@')[0]), n))
-    for name in names:
-        done = [r for k, r in runs.items() if k.split('/')[0] == name]
+    for name, done in _by_method(runs):
         method, _, tag = name.partition('@')
         label = LABELS[method] + (f' @{tag}: `{" ".join(done[0]["options"])}`'
                                   if tag else '')
@@ -151,8 +184,11 @@ def report_section(results, pair, args):
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
               '(0 when one seed); s / iter is the mean iteration time the '
               'train tool logged. Per-run numbers: '
-              f'`{_short(args.results)}`.', '',
-              'Commands (train times are for the runs at a time and threads '
+              f'`{_short(args.results)}`.', '']
+    if runs:
+        lines += [f'![bbox mAP and mAP50 per method, one dot per seed]'
+                  f'({osp.basename(plot_path(args, pair))})', '']
+    lines += ['Commands (train times are for the runs at a time and threads '
               'each that they name):', '',
               *sorted({f'- `{r.get("command", "not recorded")}`'
                        + (f' ({r["load"]})' if 'load' in r else '')
@@ -347,6 +383,8 @@ def main():
                 json.dump(results, f, indent=1)
             write_report(args.out, report_section(results, args.pair, args),
                          args.pair)
+            if results['runs']:
+                plot_table(results, args.pair, args)
 
     save()  # the teacher is kept even if no student run finishes
 

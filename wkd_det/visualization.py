@@ -1,4 +1,5 @@
-"""Pictures of a distillation run: loss curves and detections on images."""
+"""Pictures of distillation runs: loss curves, detections on images, and
+the methods of a benchmark side by side."""
 import os.path as osp
 from typing import Dict, List, Sequence
 
@@ -30,6 +31,50 @@ def plot_loss_curves(runs: Dict[str, List[dict]], out_file: str) -> None:
         ax.set_yscale('log')
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=110)
+    plt.close(fig)
+
+
+def plot_method_comparison(panels: Dict[str, Dict[str, List[float]]],
+                           references: Dict[str, Dict[str, float]],
+                           out_file: str, title: str = '') -> None:
+    """One panel per metric: each method's runs as dots (one per seed) on a
+    bar at their mean, and reference values (the teacher, the student
+    alone) as vertical lines.
+
+    Args:
+        panels: metric name -> method label -> one value per run; methods
+            are drawn top to bottom in this order.
+        references: metric name -> label -> value (a dashed line each).
+        out_file: PNG path.
+        title: the figure's title.
+    """
+    rows = max(len(methods) for methods in panels.values())
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels),
+                                                      1.2 + 0.45 * rows),
+                             squeeze=False)
+    for ax, (metric, methods) in zip(axes[0], panels.items()):
+        labels = list(methods)[::-1]
+        values = [methods[label] for label in labels]
+        ax.barh(range(len(labels)), [sum(v) / len(v) for v in values],
+                color='#9ecae1', height=0.6)
+        for y, runs in enumerate(values):
+            ax.plot(runs, [y] * len(runs), 'o', color='#08519c', ms=4)
+        lows = [min(v) for v in values]
+        for (name, value), style in zip(references.get(metric, {}).items(),
+                                        ('--', ':', '-.')):
+            ax.axvline(value, color='black', linestyle=style, linewidth=1,
+                       label=f'{name} {value:.3f}')
+            lows.append(value)
+        ax.set_xlim(max(0.0, min(lows) - 0.05), None)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_xlabel(metric)
+        ax.grid(axis='x', alpha=0.3)
+        if references.get(metric):
+            ax.legend(fontsize=8, loc='upper center', ncol=3,
+                      bbox_to_anchor=(0.5, -0.2 - 0.3 / rows), frameon=False)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out_file, dpi=110)
     plt.close(fig)
