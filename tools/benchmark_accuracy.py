@@ -76,10 +76,14 @@ def _short(path):
 
 
 def _timing(done):
-    """Mean train minutes and seconds per iteration of some runs."""
-    minutes = statistics.mean(r['train_s'] for r in done) / 60
+    """Mean train time of some runs, over those trained in one go (a
+    resumed run's time counts its last part only), and their mean seconds
+    per iteration, as table cells."""
+    whole = [r['train_s'] for r in done if not r.get('resumed')]
     per_iter = [r['s_per_iter'] for r in done if r.get('s_per_iter')]
-    return minutes, (statistics.mean(per_iter) if per_iter else None)
+    return (f'{statistics.mean(whole) / 60:.1f} min' if whole
+            else 'n/a (resumed)',
+            f'{statistics.mean(per_iter):.2f} s' if per_iter else 'n/a')
 
 
 def _row(label, done, base_mean):
@@ -87,10 +91,9 @@ def _row(label, done, base_mean):
     m, s = summarise([r['metrics']['bbox_mAP'] for r in done])
     m50, s50 = summarise([r['metrics']['bbox_mAP_50'] for r in done])
     delta = f'{m - base_mean:+.3f}' if base_mean is not None else 'n/a'
-    minutes, per_iter = _timing(done)
-    per_iter = f'{per_iter:.2f} s' if per_iter else 'n/a'
+    train_time, per_iter = _timing(done)
     return (f'| {label} | {len(done)} | {m:.3f} +- {s:.3f} | '
-            f'{m50:.3f} +- {s50:.3f} | {delta} | {minutes:.1f} min | '
+            f'{m50:.3f} +- {s50:.3f} | {delta} | {train_time} | '
             f'{per_iter} |')
 
 
@@ -182,8 +185,9 @@ def report_section(results, pair, args):
         lines.append(_row(label, done, base_mean))
     everything = list(runs.values()) + list(results['curve'].values())
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
-              '(0 when one seed); s / iter is the mean iteration time the '
-              'train tool logged. Per-run numbers: '
+              '(0 when one seed); train time: the mean over the runs '
+              'trained without interruption; s / iter is the mean iteration '
+              'time the train tool logged. Per-run numbers: '
               f'`{_short(args.results)}`.', '']
     if runs:
         lines += [f'![bbox mAP and mAP50 per method, one dot per seed]'
