@@ -72,8 +72,8 @@ def plot_method_comparison(panels: Dict[str, Dict[str, List[float]]],
         ax.set_xlabel(metric)
         ax.grid(axis='x', alpha=0.3)
         if references.get(metric):
-            ax.legend(fontsize=8, loc='upper center', ncol=3,
-                      bbox_to_anchor=(0.5, -0.2 - 0.3 / rows), frameon=False)
+            ax.legend(fontsize=8, loc='lower center', ncol=3,
+                      bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(out_file, dpi=110)
