@@ -46,7 +46,8 @@ def plot_method_comparison(panels: Dict[str, Dict[str, List[float]]],
     Args:
         panels: metric name -> method label -> one value per run; methods
             are drawn top to bottom in this order.
-        references: metric name -> label -> value (a dashed line each).
+        references: metric name -> label -> value (a black line each, in
+            three styles: at most three per metric).
         out_file: PNG path.
         title: the figure's title.
     """
