@@ -98,12 +98,25 @@ def _row(label, done, base_mean):
 
 
 def _by_method(runs):
-    """``[(name, runs)]``: the runs of each method (``METHOD`` or
-    ``METHOD@VARIANT``), in table order."""
+    """``[(label, runs)]``: the runs of each method (``METHOD`` or
+    ``METHOD@VARIANT``, labelled ``LABEL`` or ``LABEL @VARIANT``), in table
+    order."""
     names = sorted({k.split('/')[0] for k in runs},
                    key=lambda n: (METHODS.index(n.split('@')[0]), n))
-    return [(name, [r for k, r in runs.items() if k.split('/')[0] == name])
-            for name in names]
+    grouped = []
+    for name in names:
+        method, _, tag = name.partition('@')
+        grouped.append((LABELS[method] + (f' @{tag}' if tag else ''),
+                        [r for k, r in runs.items()
+                         if k.split('/')[0] == name]))
+    return grouped
+
+
+def _student_mean(runs, key):
+    """Mean ``key`` metric of the student-alone runs, or None if none."""
+    base = [r['metrics'][key] for k, r in runs.items()
+            if k.startswith('student/')]
+    return statistics.mean(base) if base else None
 
 
 def plot_path(args, pair):
@@ -116,16 +129,12 @@ def plot_table(results, pair, args):
     mean of the student alone (:func:`plot_method_comparison`)."""
     panels, references = {}, {}
     for metric, key in (('bbox mAP', 'bbox_mAP'), ('mAP50', 'bbox_mAP_50')):
-        panels[metric] = {}
-        for name, done in _by_method(results['runs']):
-            method, _, tag = name.partition('@')
-            label = LABELS[method] + (f' @{tag}' if tag else '')
-            panels[metric][label] = [r['metrics'][key] for r in done]
+        panels[metric] = {label: [r['metrics'][key] for r in done]
+                          for label, done in _by_method(results['runs'])}
         references[metric] = {'teacher': results['teacher']['metrics'][key]}
-        base = [r['metrics'][key] for k, r in results['runs'].items()
-                if k.startswith('student/')]
-        if base:
-            references[metric]['student alone'] = statistics.mean(base)
+        base = _student_mean(results['runs'], key)
+        if base is not None:
+            references[metric]['student alone'] = base
     plot_method_comparison(
         panels, references, plot_path(args, pair),
         f'{pair}: {PAIRS[pair]["teacher"]} -> {PAIRS[pair]["student"]}, '
@@ -137,9 +146,7 @@ def report_section(results, pair, args):
     student-alone schedule curve, and a table of mean +- std per method."""
     teacher = results['teacher']
     runs = results['runs']
-    base = [r['metrics']['bbox_mAP'] for k, r in runs.items()
-            if k.startswith('student/')]
-    base_mean = statistics.mean(base) if base else None
+    base_mean = _student_mean(runs, 'bbox_mAP')
     lead = (f'; lead over the student alone (mean of the table\'s seeds): '
             f'{teacher["metrics"]["bbox_mAP"] - base_mean:+.3f} bbox mAP'
             if base_mean is not None else '')
@@ -178,11 +185,10 @@ def report_section(results, pair, args):
             lines.append(_row(f'{length} epochs', [done], longest))
         lines.append('')
     lines += [header, '| --- | --- | --- | --- | --- | --- | --- |']
-    for name, done in _by_method(runs):
-        method, _, tag = name.partition('@')
-        label = LABELS[method] + (f' @{tag}: `{" ".join(done[0]["options"])}`'
-                                  if tag else '')
-        lines.append(_row(label, done, base_mean))
+    for label, done in _by_method(runs):
+        options = ' '.join(done[0]['options'])
+        lines.append(_row(f'{label}: `{options}`' if options else label,
+                          done, base_mean))
     everything = list(runs.values()) + list(results['curve'].values())
     lines += ['', 'Mean +- sample standard deviation over the seeds listed '
               '(0 when one seed); train time: the mean over the runs '
