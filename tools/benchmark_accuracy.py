@@ -8,7 +8,8 @@ under ``<data>/pretrained/`` is empty), the teacher is trained once
 each seed, the student is trained alone and distilled with each method;
 bbox mAP and mAP50 of every run come from the test tool. ``--curve E ...``
 trains the student alone at several schedule lengths, the evidence for
-choosing ``--student-epochs``.
+choosing ``--student-epochs``. With ``--jobs 2`` or more, the student-alone
+runs (curve and table) train beside the teacher, which they do not need.
 
 Results are kept in ``<work-dir>/results.json`` as they come (a rerun skips
 finished runs; an interrupted training resumes from its last epoch;
@@ -332,13 +333,6 @@ def main():
                                       teacher_cfg, args.teacher_ckpt,
                                       osp.join(work_dir, 'teacher'),
                                       digits_data_options(args.data)))
-    if results['teacher'] is None:
-        print(f'[benchmark] teacher {pair["teacher"]}, {args.teacher_epochs} '
-              'epochs', flush=True)
-        results['teacher'] = dict(epochs=args.teacher_epochs, **train_and_test(
-            teacher_cfg, osp.join(work_dir, 'teacher'), args.data,
-            args.teacher_epochs, seed=0, env=env))
-    teacher_ckpt = results['teacher']['checkpoint']
 
     def run_name(method, tag):
         return f'{method}@{tag}' if tag else method
@@ -349,7 +343,8 @@ def main():
             return (student_cfg, [],
                     osp.join(work_dir, f'student_{epochs}ep', f'seed{seed}'))
         return (pair_config(args.pair, 'distill', method),
-                [f'model.teacher_ckpt={teacher_ckpt}', *options],
+                [f"model.teacher_ckpt={results['teacher']['checkpoint']}",
+                 *options],
                 osp.join(work_dir, run_name(method, tag), f'seed{seed}'))
 
     # a finished run is reported only while it is the run this invocation
@@ -365,7 +360,7 @@ def main():
                 done['options'], done['epochs'], int(seed))
             finished[f'{store}:{key}'] = (run_dir, run_record(
                 config, args.data, done['epochs'], extra, int(seed)))
-    if 'epochs' in results['teacher']:
+    if results['teacher'] and 'epochs' in results['teacher']:
         finished['teacher'] = (osp.join(work_dir, 'teacher'), run_record(
             teacher_cfg, args.data, results['teacher']['epochs'], seed=0))
     stale = stale_runs(finished)
@@ -391,14 +386,32 @@ def main():
                     | set(results.get('curve_lengths', [])))
             with open(args.results, 'w') as f:
                 json.dump(results, f, indent=1)
+            if results['teacher'] is None:  # reported once it is trained
+                return
             write_report(args.out, report_section(results, args.pair, args),
                          args.pair)
             if results['runs']:
                 plot_table(results, args.pair, args)
 
-    save()  # the teacher is kept even if no student run finishes
+    save()
+
+    def train_teacher():
+        start = time.perf_counter()
+        print(f'[benchmark] teacher {pair["teacher"]}: training '
+              f'{args.teacher_epochs} epochs', flush=True)
+        teacher = dict(epochs=args.teacher_epochs, **train_and_test(
+            teacher_cfg, osp.join(work_dir, 'teacher'), args.data,
+            args.teacher_epochs, seed=0, env=env))
+        with lock:
+            results['teacher'] = teacher
+            save()
+        print(f'[benchmark] teacher: bbox mAP '
+              f'{teacher["metrics"]["bbox_mAP"]:.3f} '
+              f'({(time.perf_counter() - start) / 60:.1f} min)', flush=True)
 
     def run(method, seed, tag, options, epochs, store, key):
+        if method != 'student':
+            teacher_trained.result()
         start = time.perf_counter()
         config, extra, run_dir = planned(method, tag, options, epochs, seed)
         print(f'[benchmark] {key}: training {epochs} epochs', flush=True)
@@ -427,10 +440,15 @@ def main():
             and f'student/seed{seed0}' not in results['runs']:
         todo.insert(0, ('student', seed0, None, [], args.student_epochs,
                         'runs', f'student/seed{seed0}'))
+    # the student-alone runs need no teacher: they train beside it
+    todo.sort(key=lambda job: job[0] != 'student')
     print(f'[benchmark] {len(todo)} runs to do, {args.jobs} at a time',
           flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        for future in [pool.submit(run, *job) for job in todo]:
+        teacher_trained = pool.submit(
+            train_teacher if results['teacher'] is None else lambda: None)
+        for future in [teacher_trained] + [pool.submit(run, *job)
+                                           for job in todo]:
             future.result()
     save()
     print(f'[benchmark] report: {args.out}')
