@@ -9,7 +9,7 @@ Steps, each through the same tools a user runs:
    ``<data>/pretrained/``;
 3. train the teacher (Faster R-CNN R50-FPN, with the 128-channel FPN and
    heads and the 160 px inputs of the ``*_fpn128_digits.py`` configs: about
-   0.4 of the step time of the benchmark's 256 channels at 192 px), cached
+   half the step time of the benchmark's 256 channels at 192 px), cached
    in ``<work-dir>/teacher``: a finished teacher is reused on the next run;
 4. train the student (Faster R-CNN R18-FPN128) alone and distilled with
    WKD-L+F, same schedule and seed, the two at once (one thread each;
