@@ -38,6 +38,11 @@ loss_wkd_f = dict(
 # (docs/results.md, 3 seeds) WKD-F 0.267 +- 0.012 and WKD-L+F 0.284 +- 0.003
 # bbox mAP (PKD 0.282 +- 0.003, student alone 0.247 +- 0.004), where the
 # plain form above gave 0.252 and 0.272 (seed 0); unmeasured on other heads.
+# Near the student's plateau (12-epoch teacher, 6-epoch students, seed 0)
+# WKD-F +0.016 over the student alone but WKD-L+F -0.006 and PKD +0.045;
+# 2 x 2-position cells gave +0.026 at w_f 15 and +0.034 at w_f 30, and
+# WKD-L+F with the first and WKD-L at loss_weight 0.25 +0.033 (one seed:
+# not yet the default).
 loss_wkd_f_standardized = dict(loss_wkd_f, standardize=True, loss_weight=5.0)
 
 custom_hooks = [
