@@ -26,7 +26,9 @@ def test_two_process_cpu_training(tiny_digits, tmp_path):
     work_dir = str(tmp_path / 'work')
     config = osp.join(CONFIG_DIR, 'digits',
                       'wkd-lf_faster-rcnn_r50_to_r18_digits.py')
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()))
+    # CPU ranks also where there is a GPU (two ranks would not share one)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
+               CUDA_VISIBLE_DEVICES='')
     proc = subprocess.run(
         ['bash', osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2',
          '--work-dir', work_dir, '--cfg-options',

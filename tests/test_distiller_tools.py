@@ -83,7 +83,14 @@ def train(config, work_dir, data_root, teacher_ckpt, *options, resume=None):
              'default_hooks.logger.interval=1', 'randomness.seed=0',
              *options]
     run_tool(*args, env={'PYTHONPATH': TESTS_DIR})
-    return torch.load(osp.join(work_dir, 'probe.pth'), weights_only=False)
+    return load_probe(work_dir)
+
+
+def load_probe(work_dir):
+    """The probe record of a run, on the CPU like the checkpoints it is
+    compared with (MMEngine trains on CUDA where there is one)."""
+    return torch.load(osp.join(work_dir, 'probe.pth'), weights_only=False,
+                      map_location='cpu')
 
 
 def logged_losses(work_dir):

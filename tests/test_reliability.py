@@ -20,7 +20,8 @@ from mmengine.structures import InstanceData
 from test_cost_matrix import MakeDirOnLoad
 from test_distiller import (DIGITS, LOGIT_AND_FEATURE, batch, build_distiller,
                             digits_model, random_checkpoint, teacher_ckpts)
-from test_distiller_tools import TESTS_DIR, assert_tensors_equal, logged_losses
+from test_distiller_tools import (TESTS_DIR, assert_tensors_equal, load_probe,
+                                  logged_losses)
 from utils import REPO_ROOT, digits_cfg_options, run_tool
 
 from wkd_det.checkpoint import load_checkpoint_safely
@@ -282,10 +283,6 @@ def train_args(config, work_dir, data_root, teacher, *options):
             'default_hooks.logger.interval=1', 'randomness.seed=0', *options]
 
 
-def probe(work_dir):
-    return torch.load(osp.join(work_dir, 'probe.pth'), weights_only=False)
-
-
 def test_amp_on_cpu_trains_with_finite_distillation_losses(
         tiny_digits, r18_teachers, tmp_path):
     work_dir = str(tmp_path / 'amp')
@@ -324,7 +321,7 @@ def test_killed_run_resumes(tiny_digits, r18_teachers, tmp_path):
 
     proc = run_tool(*args, '--resume', env={'PYTHONPATH': TESTS_DIR})
     assert 'resumed epoch: 1, iter: 2' in proc.stdout + proc.stderr
-    resumed = probe(work_dir)
+    resumed = load_probe(work_dir)
     epoch_1 = load_checkpoint_safely(osp.join(work_dir, 'epoch_1.pth'))
     teacher_state = load_checkpoint_safely(teacher[0])['state_dict']
     assert_tensors_equal(resumed['before']['teacher'], teacher_state)

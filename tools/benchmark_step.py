@@ -3,7 +3,8 @@
 ``--pair faster-rcnn`` (default): Faster R-CNN R50-FPN -> R18-FPN (COCO
 configs: 80 classes, 512 sampled RoIs per image), 320 x 320 inputs;
 ``--pair retinanet``: RetinaNet R50-FPN -> R18-FPN (COCO configs, every
-anchor), 640 x 640 inputs. Random weights, batch 2, on the CPU. Times,
+anchor), 640 x 640 inputs. Random weights, batch 2, on the CPU or with
+``--device cuda`` on a GPU (synchronised around each step). Times,
 interleaved, per iteration:
 
 - distill: one ``DetectionDistiller`` training step (student loss, teacher
@@ -18,7 +19,7 @@ in alternating order, and prints the ratio of their medians::
     RESULT step_overhead ratio=<median distill / median reference>
 
 Usage: ``python tools/benchmark_step.py [--pair retinanet] [--iters N]
-[--quick]``.
+[--quick] [--device cuda] [--terms loss_wkd_f]``.
 """
 import argparse
 import os.path as osp
@@ -49,10 +50,19 @@ PAIRS = {
 }
 
 
-def build_distiller(pair: str, checkpoint_dir: str):
+def build_distiller(pair: str, checkpoint_dir: str, keep=None):
     """The R50 -> R18 distiller of ``pair`` with the WKD-L + F terms of its
-    COCO config and a randomly initialised teacher checkpoint."""
+    COCO config (only those named in ``keep``, if given) and a randomly
+    initialised teacher checkpoint."""
     student, terms, teacher_config = PAIRS[pair][:3]
+    distill_losses = Config.fromfile(osp.join(CONFIG_DIR,
+                                              terms)).model.distill_losses
+    if keep:
+        unknown = set(keep) - set(distill_losses)
+        if unknown:
+            raise SystemExit(f'--terms: {sorted(unknown)} not among '
+                             f'{sorted(distill_losses)}')
+        distill_losses = {name: distill_losses[name] for name in keep}
     teacher_ckpt = osp.join(checkpoint_dir, 'teacher.pth')
     teacher = MODELS.build(load_teacher_config(teacher_config).model)
     torch.save({'state_dict': teacher.state_dict()}, teacher_ckpt)
@@ -61,12 +71,11 @@ def build_distiller(pair: str, checkpoint_dir: str):
         student=Config.fromfile(osp.join(CONFIG_DIR, student)).model,
         teacher_config=teacher_config,
         teacher_ckpt=teacher_ckpt,
-        distill_losses=Config.fromfile(osp.join(
-            CONFIG_DIR, terms)).model.distill_losses)).train()
+        distill_losses=distill_losses)).train()
 
 
-def make_batch(num_images: int, size: int):
-    """Normalised random images with 3-6 random boxes each."""
+def make_batch(num_images: int, size: int, device: str):
+    """Normalised random images with 3-6 random boxes each, on ``device``."""
     generator = torch.Generator().manual_seed(0)
     samples = []
     for _ in range(num_images):
@@ -79,9 +88,9 @@ def make_batch(num_images: int, size: int):
         sample.gt_instances = InstanceData(
             bboxes=torch.cat([corner, corner + extent], dim=1),
             labels=torch.randint(0, 80, (num, ), generator=generator))
-        samples.append(sample)
+        samples.append(sample.to(device))
     inputs = torch.randn(num_images, 3, size, size, generator=generator)
-    return inputs, samples
+    return inputs.to(device), samples
 
 
 def train_step(loss_fn, optimizer, inputs, samples) -> None:
@@ -101,8 +110,14 @@ def distill_step(distiller, optimizer, inputs, samples) -> None:
 
 def reference_step(distiller, optimizer, inputs, samples) -> None:
     """Student-only step, then the teacher on the samples (RoIs or anchors)
-    that step used, as the logit source pairs them."""
+    that step used, as the logit source pairs them (without logit terms:
+    the teacher's backbone and neck)."""
     source = distiller.logit_source
+    if source is None:
+        train_step(distiller.student.loss, optimizer, inputs, samples)
+        with torch.no_grad():
+            distiller.teacher.extract_feat(inputs)
+        return
     with recording(source.recorders):
         train_step(distiller.student.loss, optimizer, inputs, samples)
     with torch.no_grad():
@@ -119,6 +134,11 @@ def main() -> None:
                         help='input side (default: 320 Faster R-CNN, 640 '
                         'RetinaNet)')
     parser.add_argument('--batch', type=int, default=2)
+    parser.add_argument('--terms', nargs='+', default=None,
+                        help='distil with only these terms of the config '
+                        "(e.g. 'loss_wkd_f'; default: all)")
+    parser.add_argument('--device', default='cpu',
+                        help="'cpu' or a CUDA device such as 'cuda'")
     parser.add_argument('--quick', action='store_true',
                         help='3 timed iterations of each kind')
     args = parser.parse_args()
@@ -126,12 +146,19 @@ def main() -> None:
     register_all_modules()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as checkpoint_dir:
-        distiller = build_distiller(args.pair, checkpoint_dir)
+        distiller = build_distiller(args.pair, checkpoint_dir,
+                                    args.terms).to(args.device)
+    synchronize = (torch.cuda.synchronize if args.device.startswith('cuda')
+                   else lambda: None)
+    print(f'device: {args.device}'
+          + (f' ({torch.cuda.get_device_name(args.device)})'
+             if args.device.startswith('cuda') else ''))
     # lr 0: the SGD update runs, but the weights keep their values, so
     # every iteration times the same computation (random weights drift
     # into slow, denormal ranges otherwise)
     optimizer = torch.optim.SGD(distiller.parameters(), lr=0.0, momentum=0.9)
-    inputs, samples = make_batch(args.batch, args.size or PAIRS[args.pair][3])
+    inputs, samples = make_batch(args.batch, args.size or PAIRS[args.pair][3],
+                                 args.device)
     steps = {'distill': distill_step, 'reference': reference_step}
     times = {name: [] for name in steps}
     for step in steps.values():  # warm-up
@@ -139,8 +166,10 @@ def main() -> None:
     for i in range(iters):
         # alternate which kind goes first, so slow drifts cancel
         for name, step in sorted(steps.items(), reverse=bool(i % 2)):
+            synchronize()
             start = time.perf_counter()
             step(distiller, optimizer, inputs, samples)
+            synchronize()
             times[name].append(time.perf_counter() - start)
     medians = {name: statistics.median(t) for name, t in times.items()}
     for name, median in medians.items():
