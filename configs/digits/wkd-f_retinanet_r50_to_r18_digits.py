@@ -2,4 +2,6 @@
 # config without its logit term).
 _base_ = './wkd-lf_retinanet_r50_to_r18_digits.py'
 
-model = dict(distill_losses=dict(loss_wkd_l=None))
+# WKD-F alone at its own weight
+model = dict(
+    distill_losses=dict(loss_wkd_l=None, loss_wkd_f={{_base_.loss_wkd_f_retinanet}}))

@@ -2,4 +2,6 @@
 # config without its feature term).
 _base_ = './wkd-lf_retinanet_r50_to_r18_digits.py'
 
-model = dict(distill_losses=dict(loss_wkd_f=None))
+# WKD-L alone at full weight
+model = dict(
+    distill_losses=dict(loss_wkd_f=None, loss_wkd_l={{_base_.loss_wkd_l_dense}}))

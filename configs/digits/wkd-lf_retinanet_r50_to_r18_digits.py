@@ -14,5 +14,5 @@ model = dict(
     teacher_config='{{ fileDirname }}/retinanet_r50_fpn_digits.py',
     teacher_ckpt='work_dirs/retinanet_r50_fpn_digits/epoch_6.pth',
     distill_losses=dict(
-        loss_wkd_l={{_base_.loss_wkd_l_dense}},
-        loss_wkd_f={{_base_.loss_wkd_f_standardized}}))
+        loss_wkd_l={{_base_.loss_wkd_l_retinanet_with_f}},
+        loss_wkd_f={{_base_.loss_wkd_f_retinanet_with_l}}))

@@ -15,5 +15,5 @@ model = dict(
     'retinanet/retinanet_r101_fpn_1x_coco/'
     'retinanet_r101_fpn_1x_coco_20200130-7a93545f.pth',
     distill_losses=dict(
-        loss_wkd_l={{_base_.loss_wkd_l_dense}},
-        loss_wkd_f={{_base_.loss_wkd_f_standardized}}))
+        loss_wkd_l={{_base_.loss_wkd_l_retinanet_with_f}},
+        loss_wkd_f={{_base_.loss_wkd_f_retinanet_with_l}}))

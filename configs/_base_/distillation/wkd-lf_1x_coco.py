@@ -15,6 +15,7 @@ loss_wkd_l = dict(
     # Below the paper's 10..600; unmeasured on COCO, where the 'fc' cost's
     # off-diagonal entries (< 1) make the same lambda weigh a little less.
     wd_weight=5.0,
+    loss_weight=1.0,  # weight of the whole term
     cost='fc')  # teacher classifier interrelation, no data pass
 # WKD-L of the dense heads (RetinaNet, FCOS, ATSS, GFL): their terms are
 # normalised by the positives (the head's avg_factor), so a RoI-sized lambda
@@ -34,16 +35,21 @@ loss_wkd_f = dict(
     levels=None,  # every level of a stride both necks have
     projector='identity')  # the student's own maps (both FPNs 256-ch)
 # WKD-F of RetinaNet students: the Gaussians of per-channel standardised maps
-# (as PKD normalises them), w_f 5. On the digits RetinaNet-GN pair
-# (docs/results.md, 3 seeds) WKD-F 0.267 +- 0.012 and WKD-L+F 0.284 +- 0.003
-# bbox mAP (PKD 0.282 +- 0.003, student alone 0.247 +- 0.004), where the
-# plain form above gave 0.252 and 0.272 (seed 0); unmeasured on other heads.
-# Near the student's plateau (12-epoch teacher, 6-epoch students, seed 0)
-# WKD-F +0.016 over the student alone but WKD-L+F -0.006 and PKD +0.045;
-# 2 x 2-position cells gave +0.026 at w_f 15 and +0.034 at w_f 30, and
-# WKD-L+F with the first and WKD-L at loss_weight 0.25 +0.033 (one seed:
-# not yet the default).
-loss_wkd_f_standardized = dict(loss_wkd_f, standardize=True, loss_weight=5.0)
+# (as PKD normalises them) in cells of ~2 x 2 positions, w_f 30. Near the
+# student's plateau on digits (12-epoch teacher, 6-epoch students;
+# docs/results.md) it gave 0.486 +- 0.004 bbox mAP over 3 seeds, the student
+# alone 0.456 (2 seeds), FitNet 0.455 (seed 0) and PKD 0.497 +- 0.004. The
+# earlier default, 4 x 4 cells at w_f 5, gave 0.473 (seed 0), and 2 x 2 cells
+# at w_f 15 gave 0.483. Unmeasured on COCO and on other dense heads.
+loss_wkd_f_retinanet = dict(
+    loss_wkd_f, standardize=True, cell_size=2, loss_weight=30.0)
+# RetinaNet WKD-L+F: those cells at w_f 15, beside WKD-L at a quarter of its
+# weight. Every logit term cost the RetinaNet student near its plateau (seed
+# 0: WKD-L -0.018, KD -0.037; the earlier WKD-F with WKD-L at full weight
+# -0.006); this pair gave 0.487 +- 0.006 over 3 seeds, level with WKD-F
+# alone, against WKD-L alone 0.439 (seed 0). Evidence in docs/results.md.
+loss_wkd_f_retinanet_with_l = dict(loss_wkd_f_retinanet, loss_weight=15.0)
+loss_wkd_l_retinanet_with_f = dict(loss_wkd_l_dense, loss_weight=0.25)
 
 custom_hooks = [
     # cosine decay of lambda and w_f from epoch 8 (first LR step) to 12

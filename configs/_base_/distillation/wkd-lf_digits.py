@@ -5,6 +5,7 @@ _base_ = './wkd-lf_1x_coco.py'
 
 loss_wkd_l = dict(cost='uniform')
 loss_wkd_l_dense = dict(cost='uniform')
+loss_wkd_l_retinanet_with_f = dict(cost='uniform')
 
 custom_hooks = [
     dict(type='DistillLossWeightHook', schedule='cosine', start=3),
