@@ -9,6 +9,7 @@ CUDA by themselves where it exists (MMEngine's runner puts the model there).
 """
 import pytest
 import torch
+from test_sinkhorn import random_cost
 
 from wkd_det.functional import (bdd_loss, cwd_loss, fitnet_loss, kd_loss,
                                 pkd_loss, second_moment_interrelation,
@@ -20,11 +21,6 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
 NUM_CLASSES = 11
 
 
-def symmetric_cost(k: int) -> torch.Tensor:
-    m = torch.rand(k, k, generator=torch.Generator().manual_seed(1))
-    return ((m + m.t()) / 2).fill_diagonal_(0.0)
-
-
 def logit_case(loss):
     """(student logits, teacher logits, labels, cost) -> loss, on logits
     of 64 samples over NUM_CLASSES classes."""
@@ -33,7 +29,7 @@ def logit_case(loss):
         z_s = torch.randn(64, NUM_CLASSES, generator=g) * 3
         z_t = torch.randn(64, NUM_CLASSES, generator=g) * 3
         y = torch.randint(0, NUM_CLASSES + 1, (64, ), generator=g)
-        cost = symmetric_cost(NUM_CLASSES + 1)
+        cost = random_cost(NUM_CLASSES + 1, torch.float32, seed=1)
         extra = (y.to(device), cost.to(device))
         return z_s.to(device), z_t.to(device), extra
     return make, loss

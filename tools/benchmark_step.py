@@ -113,16 +113,12 @@ def reference_step(distiller, optimizer, inputs, samples) -> None:
     that step used, as the logit source pairs them (without logit terms:
     the teacher's backbone and neck)."""
     source = distiller.logit_source
-    if source is None:
-        train_step(distiller.student.loss, optimizer, inputs, samples)
-        with torch.no_grad():
-            distiller.teacher.extract_feat(inputs)
-        return
-    with recording(source.recorders):
+    with recording(source.recorders if source is not None else ()):
         train_step(distiller.student.loss, optimizer, inputs, samples)
     with torch.no_grad():
-        source.collect(distiller.teacher,
-                       distiller.teacher.extract_feat(inputs))
+        feats = distiller.teacher.extract_feat(inputs)
+        if source is not None:
+            source.collect(distiller.teacher, feats)
 
 
 def main() -> None:
@@ -148,11 +144,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as checkpoint_dir:
         distiller = build_distiller(args.pair, checkpoint_dir,
                                     args.terms).to(args.device)
-    synchronize = (torch.cuda.synchronize if args.device.startswith('cuda')
-                   else lambda: None)
+    on_cuda = torch.device(args.device).type == 'cuda'
+    synchronize = torch.cuda.synchronize if on_cuda else lambda: None
     print(f'device: {args.device}'
-          + (f' ({torch.cuda.get_device_name(args.device)})'
-             if args.device.startswith('cuda') else ''))
+          + (f' ({torch.cuda.get_device_name(args.device)})' if on_cuda else ''))
     # lr 0: the SGD update runs, but the weights keep their values, so
     # every iteration times the same computation (random weights drift
     # into slow, denormal ranges otherwise)
