@@ -18,10 +18,19 @@ in alternating order, and prints the ratio of their medians::
 
     RESULT step_overhead ratio=<median distill / median reference>
 
+``--count-ops`` counts instead of timing: the ATen ops one step of each
+kind dispatches (forward and backward) and the host syncs among them (a
+tensor read back to Python: ``.item()``, ``bool()``, ``float()``). On a GPU
+every op is at least one kernel launch and every sync a stall, so the
+difference is the terms' launch overhead, measured on any machine::
+
+    RESULT step_ops distill=<ops> reference=<ops> extra=<ops> extra_syncs=<n>
+
 Usage: ``python tools/benchmark_step.py [--pair retinanet] [--iters N]
-[--quick] [--device cuda] [--terms loss_wkd_f]``.
+[--quick] [--device cuda] [--terms loss_wkd_f] [--count-ops]``.
 """
 import argparse
+import collections
 import os.path as osp
 import statistics
 import tempfile
@@ -33,6 +42,7 @@ from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from wkd_det.models.recorder import recording
 from wkd_det.models.teacher import load_teacher_config
@@ -121,6 +131,45 @@ def reference_step(distiller, optimizer, inputs, samples) -> None:
             source.collect(distiller.teacher, feats)
 
 
+class OpCounter(TorchDispatchMode):
+    """Counts the ATen ops dispatched while active, by name (overloads
+    merged); ``syncs`` is the count of host reads (``_local_scalar_dense``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+    @property
+    def syncs(self) -> int:
+        return self.ops['_local_scalar_dense']
+
+
+def count_ops(steps: dict, distiller, optimizer, inputs, samples) -> None:
+    """Print the ops and syncs of one step of each kind (after a warm-up
+    step) and the most frequent extra ops of the distill step."""
+    counts = {}
+    for name, step in steps.items():
+        step(distiller, optimizer, inputs, samples)
+        with OpCounter() as counter:
+            step(distiller, optimizer, inputs, samples)
+        counts[name] = counter
+        print(f'{name}: {sum(counter.ops.values())} ops, {counter.syncs} '
+              'host syncs')
+    distill, reference = counts['distill'], counts['reference']
+    extra = distill.ops.copy()
+    extra.subtract(reference.ops)
+    print('most frequent extra ops: ' + ', '.join(
+        f'{op} {n}' for op, n in extra.most_common(12)))
+    print(f'RESULT step_ops distill={sum(distill.ops.values())} '
+          f'reference={sum(reference.ops.values())} '
+          f'extra={sum(extra.values())} '
+          f'extra_syncs={distill.syncs - reference.syncs}')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--iters', type=int, default=10,
@@ -137,6 +186,9 @@ def main() -> None:
                         help="'cpu' or a CUDA device such as 'cuda'")
     parser.add_argument('--quick', action='store_true',
                         help='3 timed iterations of each kind')
+    parser.add_argument('--count-ops', action='store_true',
+                        help='count the ops and host syncs of one step of '
+                        'each kind instead of timing')
     args = parser.parse_args()
     iters = 3 if args.quick else args.iters
     register_all_modules()
@@ -155,6 +207,9 @@ def main() -> None:
     inputs, samples = make_batch(args.batch, args.size or PAIRS[args.pair][3],
                                  args.device)
     steps = {'distill': distill_step, 'reference': reference_step}
+    if args.count_ops:
+        count_ops(steps, distiller, optimizer, inputs, samples)
+        return
     times = {name: [] for name in steps}
     for step in steps.values():  # warm-up
         step(distiller, optimizer, inputs, samples)

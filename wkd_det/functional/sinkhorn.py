@@ -88,12 +88,15 @@ def sinkhorn_cost(log_p: torch.Tensor,
         # instead of the handful of (N, K) intermediates autograd would keep.
         recompute = torch.is_grad_enabled() and (log_p.requires_grad
                                                  or log_q.requires_grad)
+        kernel_t = kernel.t()
         for _ in range(iters):
             if recompute:
                 log_v, log_u = checkpoint(_iteration, log_u, log_p, log_q,
-                                          kernel, use_reentrant=False)
+                                          kernel, kernel_t,
+                                          use_reentrant=False)
             else:
-                log_v, log_u = _iteration(log_u, log_p, log_q, kernel)
+                log_v, log_u = _iteration(log_u, log_p, log_q, kernel,
+                                          kernel_t)
         _check_marginal(log_u, log_v, log_q, kernel, eps, iters)
         # <P, M> = sum_ij u_i K_ij M_ij v_j, with the same max-shifts.
         shift_u, shift_v = _finite_row_max(log_u), _finite_row_max(log_v)
@@ -102,10 +105,11 @@ def sinkhorn_cost(log_p: torch.Tensor,
         return per_row * torch.exp(shift_u + shift_v).squeeze(1)
 
 
-def _iteration(log_u, log_p, log_q, kernel):
-    """One Sinkhorn iteration on log-potentials: the v then the u update."""
+def _iteration(log_u, log_p, log_q, kernel, kernel_t):
+    """One Sinkhorn iteration on log-potentials: the v then the u update
+    (``kernel_t`` is ``kernel.t()``, made once per solve)."""
     log_v = log_q - _log_matmul_exp(log_u, kernel)
-    return log_v, log_p - _log_matmul_exp(log_v, kernel.t())
+    return log_v, log_p - _log_matmul_exp(log_v, kernel_t)
 
 
 @torch.no_grad()
@@ -127,6 +131,8 @@ def _check_marginal(log_u, log_v, log_q, kernel, eps, iters) -> None:
 
 
 def _finite_row_max(log_x: torch.Tensor) -> torch.Tensor:
-    """Detached (N, 1) row maximum, 0 for rows that are all ``-inf``."""
-    shift = log_x.detach().amax(dim=1, keepdim=True)
-    return torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    """Detached (N, 1) row maximum, raised to the dtype's lowest finite
+    value for rows that are all ``-inf`` (their ``exp(log_x - shift)`` stays
+    0). Two ops: the shift is taken 40 times per 10-iteration solve."""
+    return log_x.detach().amax(dim=1, keepdim=True).clamp_min(
+        torch.finfo(log_x.dtype).min)

@@ -28,7 +28,10 @@ def nontarget_log_probs(log_probs: torch.Tensor,
                         labels: torch.Tensor) -> torch.Tensor:
     """(N, K) log-probabilities renormalised over the non-target classes;
     ``-inf`` at each row's target class."""
-    target = F.one_hot(labels, log_probs.size(1)).bool()
+    # scatter, not F.one_hot, which off CUDA reads the labels' min and max
+    # back to the host; scatter checks the bounds itself
+    target = torch.zeros_like(log_probs, dtype=torch.bool).scatter_(
+        1, labels[:, None], True)
     return F.log_softmax(log_probs.masked_fill(target, float('-inf')), dim=1)
 
 
