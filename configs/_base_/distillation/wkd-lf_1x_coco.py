@@ -38,7 +38,7 @@ loss_wkd_f = dict(
 # (as PKD normalises them) in cells of ~2 x 2 positions, w_f 30. Near the
 # student's plateau on digits (12-epoch teacher, 6-epoch students;
 # docs/results.md) it gave 0.486 +- 0.004 bbox mAP over 3 seeds, the student
-# alone 0.456 (2 seeds), FitNet 0.455 (seed 0) and PKD 0.497 +- 0.004. The
+# alone 0.449 +- 0.011, FitNet 0.457 +- 0.003 and PKD 0.497 +- 0.004. The
 # earlier default, 4 x 4 cells at w_f 5, gave 0.473 (seed 0), and 2 x 2 cells
 # at w_f 15 gave 0.483. Unmeasured on COCO and on other dense heads.
 loss_wkd_f_retinanet = dict(
@@ -47,7 +47,8 @@ loss_wkd_f_retinanet = dict(
 # weight. Every logit term cost the RetinaNet student near its plateau (seed
 # 0: WKD-L -0.018, KD -0.037; the earlier WKD-F with WKD-L at full weight
 # -0.006); this pair gave 0.487 +- 0.006 over 3 seeds, level with WKD-F
-# alone, against WKD-L alone 0.439 (seed 0). Evidence in docs/results.md.
+# alone, against WKD-L alone 0.445 +- 0.008 (3 seeds). Evidence in
+# docs/results.md.
 loss_wkd_f_retinanet_with_l = dict(loss_wkd_f_retinanet, loss_weight=15.0)
 loss_wkd_l_retinanet_with_f = dict(loss_wkd_l_dense, loss_weight=0.25)
 
