@@ -1,5 +1,13 @@
 """Input checks shared by the loss functions."""
+from typing import Iterable
+
 import torch
+
+
+def finite_flags(tensors: Iterable[torch.Tensor]) -> torch.Tensor:
+    """(n,) bool tensor: whether each tensor is free of NaN and inf, left on
+    the device, so that one host read can check them all."""
+    return torch.stack([torch.isfinite(t).all() for t in tensors])
 
 
 def check_finite(loss_name: str, **tensors: torch.Tensor) -> None:
@@ -9,7 +17,7 @@ def check_finite(loss_name: str, **tensors: torch.Tensor) -> None:
     distillation loss, and then the student's weights, into NaN. One host
     sync per call, whatever the number of tensors (a GPU stalls at each).
     """
-    finite = torch.stack([torch.isfinite(t).all() for t in tensors.values()])
+    finite = finite_flags(tensors.values())
     if bool(finite.all()):
         return
     for (arg, tensor), ok in zip(tensors.items(), finite.tolist()):

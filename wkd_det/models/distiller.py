@@ -12,6 +12,7 @@ from mmengine.logging import MessageHub, print_log
 from torch import nn
 
 from ..cost_matrix import BACKGROUND, final_roi_bbox_head, resolve_cost_matrix
+from ..functional.checks import finite_flags
 from .box_regions import box_regions, gt_rois
 from .logit_sources import build_logit_source, sample_weights
 from .normalization import same_normalization, to_teacher_normalization
@@ -399,8 +400,7 @@ def _negative_options(where: str, neg_weight: float,
 
 def _check_finite(what: str, tensors: Sequence[torch.Tensor]) -> None:
     """Refuse non-finite teacher outputs before a loss uses them."""
-    finite = torch.stack([torch.isfinite(t).all() for t in tensors])
-    if not bool(finite.all()):
+    if not bool(finite_flags(tensors).all()):
         iteration = MessageHub.get_current_instance().get_info('iter')
         raise FloatingPointError(
             f'teacher {what} are non-finite (NaN or inf) at iteration '
