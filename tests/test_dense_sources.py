@@ -15,7 +15,7 @@ from test_distiller import batch, digits_model, random_checkpoint
 from wkd_det.cost_matrix import classifier_weights
 from wkd_det.models.logit_sources import (ATSSHeadLogits, FCOSHeadLogits,
                                           GFLHeadLogits, RTMDetHeadLogits,
-                                          find_logit_source)
+                                          class_scores, find_logit_source)
 from wkd_det.models.recorder import CallRecorder
 
 ANCHORS = dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=4,
@@ -60,11 +60,13 @@ TERMS = dict(
 
 
 def dense_model(kind: str) -> dict:
-    """Digits R18-FPN ``kind`` (random backbone): FCOS from its digits
-    config, the others the digits RetinaNet with their head (two stacked
-    128-channel convs; RTMDet on P3-P5)."""
-    if kind == 'fcos':
-        model = digits_model('fcos_r18_fpn_digits')
+    """Digits R18-FPN ``kind`` (random backbone): RetinaNet and FCOS from
+    their digits configs, the others the digits RetinaNet with their head
+    (two stacked 128-channel convs; RTMDet on P3-P5)."""
+    if kind in ('retina', 'fcos'):
+        model = digits_model(
+            'retinanet_r18_fpn_digits' if kind == 'retina'
+            else 'fcos_r18_fpn_digits')
     else:
         detector, head, train_cfg = copy.deepcopy(HEADS[kind])
         model = digits_model('retinanet_r18_fpn_digits')
@@ -134,8 +136,13 @@ def test_dense_source_reads_the_students_own_loss(kind, tmp_path):
     term = CallRecorder(distiller.distill_losses['loss_wkd_l'], 'forward')
     source.active = term.active = True
     inputs, samples = batch()
+    teacher_reg_calls = []
+    distiller.teacher.bbox_head.reg_convs[0].register_forward_hook(
+        lambda *args: teacher_reg_calls.append(1))
     with patch:
         losses = distiller.loss(inputs, samples)
+    # the teacher runs its classification branch alone (class_scores)
+    assert not teacher_reg_calls or kind == 'rtmdet'
     logits = source.pop()[1]
     scores, labels, weights, avg_factor = own_classification(kind, calls)
     keep = weights > 0
@@ -171,6 +178,32 @@ def test_dense_source_reads_the_students_own_loss(kind, tmp_path):
     # cost='fc' reads the teacher's classifier: one vector per class + bg
     weights = classifier_weights(distiller.teacher)
     assert weights.shape[0] == 11 and not weights[-1].any()
+
+
+@pytest.mark.parametrize('kind', ['retina', 'fcos', 'atss', 'gfl', 'rtmdet'])
+@pytest.mark.parametrize('subclass', [False, True])
+def test_teacher_runs_the_classification_branch_alone(kind, subclass):
+    """class_scores equals the head's own first output; the heads of
+    CLASS_BRANCHES skip their regression convs, and a subclass that
+    overrides forward_single (or RTMDet, whose objectness may mix the
+    branches) runs its whole forward."""
+    head = MODELS.build(dense_model(kind)).bbox_head.eval()
+    if subclass:
+        head.__class__ = type('OwnHead', (type(head),), dict(
+            forward_single=lambda self, *args: super(
+                type(self), self).forward_single(*args)))
+    feats = [torch.randn(2, 256, size, size) for size in (8, 4, 2, 1, 1)]
+    feats = feats[:len(head.prior_generator.strides)]
+    reg_calls = []
+    for conv in head.reg_convs.modules():
+        conv.register_forward_hook(lambda *args: reg_calls.append(1))
+    with torch.no_grad():
+        scores = class_scores(head, feats)
+        skipped = not reg_calls
+        expected = head(feats)[0]
+    assert all(torch.equal(s, e) for s, e in zip(scores, expected))
+    assert len(scores) == len(expected)
+    assert skipped == (kind != 'rtmdet' and not subclass)
 
 
 def test_rtmdet_head_without_separate_bn_is_read_too():

@@ -12,7 +12,7 @@ interleaved, per iteration:
   backward, SGD step over student and projectors);
 - reference: one student-only training step plus the teacher's no-grad
   forward on the same samples (backbone + neck + RoI head on the RoIs that
-  student step sampled, or + dense head);
+  student step sampled, or + the dense head's classification branch);
 
 in alternating order, and prints the ratio of their medians::
 

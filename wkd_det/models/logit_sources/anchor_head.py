@@ -1,10 +1,12 @@
 """Logit source of one-stage detectors with a sigmoid ``AnchorHead`` that
 keeps its base's targets and loss (RetinaNet), and the helpers dense-head
 sources share."""
-from typing import Optional, Sequence, Union
+from functools import reduce
+from typing import List, Optional, Sequence, Union
 
 import torch
-from mmdet.models.dense_heads import AnchorHead
+from mmdet.models.dense_heads import (AnchorHead, ATSSHead, FCOSHead, GFLHead,
+                                      RetinaHead)
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.utils import reduce_mean
 from torch import nn
@@ -72,8 +74,8 @@ def dense_logit_batch(cls_scores: Sequence[torch.Tensor], teacher: nn.Module,
     Args:
         cls_scores (list[Tensor]): the student's per-level (B, A*C, H, W)
             logits, as its ``loss_by_feat`` received them.
-        teacher (nn.Module): the teacher detector; its ``bbox_head``
-            forward on ``teacher_feats`` scores the same priors.
+        teacher (nn.Module): the teacher detector; its ``bbox_head`` on
+            ``teacher_feats`` scores the same priors (:func:`class_scores`).
         teacher_feats (tuple[Tensor]): the teacher's neck outputs.
         labels (list[Tensor]): the student's per-level (B, H*W*A) targets
             (background = C), priors in :func:`flatten_scores` order.
@@ -83,7 +85,7 @@ def dense_logit_batch(cls_scores: Sequence[torch.Tensor], teacher: nn.Module,
             loss, floored at 1.
     """
     with torch.no_grad():
-        teacher_scores = teacher.bbox_head(teacher_feats)[0]
+        teacher_scores = class_scores(teacher.bbox_head, teacher_feats)
     shapes = [tuple(score.shape) for score in cls_scores]
     teacher_shapes = [tuple(score.shape) for score in teacher_scores]
     if shapes != teacher_shapes:
@@ -103,6 +105,33 @@ def dense_logit_batch(cls_scores: Sequence[torch.Tensor], teacher: nn.Module,
     return LogitBatch(student_logits[keep], teacher_logits[keep],
                       flat_labels[keep], 'sigmoid', max(float(avg_factor), 1.0),
                       images[keep])
+
+
+#: dense heads whose forward classifies each level as
+#: ``final(cls_convs(x))``, independent of the regression branch:
+#: head class -> attribute of the final classification conv
+CLASS_BRANCHES = {RetinaHead: 'retina_cls', FCOSHead: 'conv_cls',
+                  ATSSHead: 'atss_cls', GFLHead: 'gfl_cls'}
+
+
+def class_scores(head: nn.Module,
+                 feats: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+    """Per-level (B, A*C, H, W) classification logits of a dense ``head`` on
+    ``feats``, the same values as ``head(feats)[0]``.
+
+    A head whose ``forward`` and ``forward_single`` are those of a class in
+    :data:`CLASS_BRANCHES` runs its classification branch alone: the
+    regression branch (as many convolutions again) is not needed for the
+    logit terms. Any other head (a subclass overriding either method,
+    RTMDet's objectness, a user's head) runs its whole forward.
+    """
+    for head_class, final in CLASS_BRANCHES.items():
+        if (type(head).forward is head_class.forward
+                and type(head).forward_single is head_class.forward_single):
+            classify = getattr(head, final)
+            return [classify(reduce(lambda x, conv: conv(x), head.cls_convs,
+                                    feat)) for feat in feats]
+    return head(feats)[0]
 
 
 def mean_over_processes(total: Union[float, torch.Tensor],
