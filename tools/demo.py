@@ -34,21 +34,21 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from wkd_det.datasets import make_digits_coco  # noqa: E402
-from wkd_det.runs import (DIGITS_CONFIGS, LABELS, REPO_ROOT,  # noqa: E402
-                          check_same_run, ensure_backbones, read_scalars,
+from wkd_det.runs import (LABELS, REPO_ROOT, check_same_run,  # noqa: E402
+                          ensure_backbones, pair_config, read_scalars,
                           run_record, train_and_test)
 from wkd_det.visualization import (plot_detections,  # noqa: E402
                                    plot_loss_curves)
 
 # the benchmark's Faster R-CNN pair with a 128-channel FPN and heads
-TEACHER = osp.join(DIGITS_CONFIGS, 'faster-rcnn_r50_fpn128_digits.py')
-STUDENT = osp.join(DIGITS_CONFIGS, 'faster-rcnn_r18_fpn128_digits.py')
+PAIR = 'faster-rcnn-fpn128'
+TEACHER = pair_config(PAIR, 'teacher')
+STUDENT = pair_config(PAIR, 'student')
 # the WKD setting README recommends for two-stage detectors, on the evidence
 # of docs/results.md (the Faster R-CNN pair)
 METHOD = 'wkd-lf'
 LABEL = LABELS[METHOD]
-DISTILL = osp.join(DIGITS_CONFIGS,
-                   f'{METHOD}_faster-rcnn_r50_to_r18_fpn128_digits.py')
+DISTILL = pair_config(PAIR, 'distill', METHOD)
 
 
 def main():

@@ -1,0 +1,10 @@
+# BDD baseline: Faster R-CNN R50-FPN128 -> R18-FPN128 on the digits set, on
+# the same RoI logits as WKD-L; schedule and teacher as in the WKD-L+F
+# config.
+_base_ = [
+    './wkd-lf_faster-rcnn_r50_to_r18_fpn128_digits.py',
+    '../_base_/distillation/bdd.py'
+]
+
+model = dict(
+    distill_losses=dict(_delete_=True, loss_bdd={{_base_.loss_bdd}}))
