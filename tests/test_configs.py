@@ -96,7 +96,8 @@ def test_digits_pairs_name_shipped_configs():
     everywhere = ('kd', 'wkd-l', 'wkd-f', 'wkd-lf')
     for family, pair in PAIRS.items():
         methods = [m for m in LABELS if m != 'student'] if family in (
-            'faster-rcnn', 'faster-rcnn-fpn128', 'retinanet') else everywhere
+            'faster-rcnn', 'faster-rcnn-fpn128', 'retinanet',
+            'retinanet-fpn128') else everywhere
         names = [pair['teacher'], pair['student']] + [
             pair['distill'].format(method=m) for m in methods]
         for name in names:

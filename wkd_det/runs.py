@@ -23,20 +23,25 @@ from .pretraining import (DEFAULTS, arch_of, ensure_pretrained,
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TOOLS_DIR = osp.join(REPO_ROOT, 'tools')
 DIGITS_CONFIGS = osp.join(REPO_ROOT, 'configs', 'digits')
+
+
+def _pair(family: str, neck: str = 'fpn') -> dict:
+    """The config names of ``family``'s pair with neck ``neck``."""
+    tag = '' if neck == 'fpn' else f'_{neck}'
+    return dict(teacher=f'{family}_r50_{neck}_digits.py',
+                student=f'{family}_r18_{neck}_digits.py',
+                distill=f'{{method}}_{family}_r50_to_r18{tag}_digits.py')
+
+
 # the digits pairs of the demo and the accuracy benchmark: an R50-FPN teacher
-# and an R18-FPN student of one family; faster-rcnn, faster-rcnn-fpn128 and
-# retinanet have configs for every method, the other families for KD, WKD-L,
-# WKD-F and WKD-L+F only
-PAIRS = {family: dict(teacher=f'{family}_r50_fpn_digits.py',
-                      student=f'{family}_r18_fpn_digits.py',
-                      distill=f'{{method}}_{family}_r50_to_r18_digits.py')
+# and an R18-FPN student of one family; the -fpn128 pairs have a 128-channel
+# FPN and heads (about half the step; Faster R-CNN's, the demo's pair, at
+# 160 px). Faster R-CNN and RetinaNet have configs for every method, the
+# other families for KD, WKD-L, WKD-F and WKD-L+F only
+PAIRS = {family: _pair(family)
          for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
-# the demo's pair: Faster R-CNN with a 128-channel FPN and heads, 160 px
-# inputs (about 0.6x the step of the 256-channel pair)
-PAIRS['faster-rcnn-fpn128'] = dict(
-    teacher='faster-rcnn_r50_fpn128_digits.py',
-    student='faster-rcnn_r18_fpn128_digits.py',
-    distill='{method}_faster-rcnn_r50_to_r18_fpn128_digits.py')
+PAIRS.update({f'{family}-fpn128': _pair(family, 'fpn128')
+              for family in ('faster-rcnn', 'retinanet')})
 
 
 def pair_config(family: str, role: str, method: Optional[str] = None) -> str:
