@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from wkd_det.functional import (gaussian_features, gaussian_grid_stats,
-                                wkd_feature_loss)
+                                gaussian_window_stats, wkd_feature_loss)
 
 
 def naive_grid_stats(feat, grid, eps):
@@ -182,3 +182,62 @@ def test_one_position_cells_of_standardised_maps_give_pkd():
     torch.testing.assert_close(
         wkd_feature_loss(fs, ft, cell_size=1, gamma=2.0, normalize=True,
                          standardize=True), mse, rtol=1e-4, atol=0)
+
+
+def naive_window_stats(feat, window, eps):
+    """Loop over positions: mean and std of the window around each one,
+    clipped to the map."""
+    b, c, h, w = feat.shape
+    r = window // 2
+    mu, sigma = feat.new_zeros(b, c, h, w), feat.new_zeros(b, c, h, w)
+    for i in range(h):
+        for j in range(w):
+            patch = feat[:, :, max(0, i - r):i + r + 1,
+                         max(0, j - r):j + r + 1].flatten(2)
+            mu[:, :, i, j] = patch.mean(-1)
+            sigma[:, :, i, j] = torch.sqrt(patch.var(-1, unbiased=False) + eps)
+    return mu, sigma
+
+
+@pytest.mark.parametrize('shape,window', [((2, 3, 7, 9), 3), ((1, 2, 6, 5), 5),
+                                          ((1, 2, 4, 4), 1)])
+def test_window_stats_match_loop_over_positions(shape, window):
+    x, _ = maps(shape, seed=8, offset=50.0)
+    mu, sigma = gaussian_window_stats(x, window, eps=1e-5)
+    mu_ref, sigma_ref = naive_window_stats(x, window, 1e-5)
+    torch.testing.assert_close(mu, mu_ref, rtol=1e-7, atol=1e-9)
+    torch.testing.assert_close(sigma, sigma_ref, rtol=1e-6, atol=1e-9)
+
+
+def test_window_loss_matches_naive_and_gradcheck():
+    fs, ft = maps((2, 3, 6, 7), seed=9)
+    mu_s, sd_s = naive_window_stats(fs, 3, 1e-5)
+    mu_t, sd_t = naive_window_stats(ft, 3, 1e-5)
+    energy = (2.0 * mu_t.pow(2).sum(1) + sd_t.pow(2).sum(1)).mean()
+    ref = (2.0 * (mu_s - mu_t).pow(2).sum(1) +
+           (sd_s - sd_t).pow(2).sum(1)).mean() / energy
+    torch.testing.assert_close(
+        wkd_feature_loss(fs, ft, window=3, gamma=2.0, normalize=True), ref,
+        rtol=1e-6, atol=0)
+    fs.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda s: wkd_feature_loss(s, ft, window=3, gamma=3.0), (fs,))
+
+
+def test_window_of_one_position_on_standardised_maps_gives_pkd():
+    fs, ft = maps((2, 6, 8, 8), seed=7)
+    torch.testing.assert_close(
+        wkd_feature_loss(fs, ft, cell_size=1, normalize=True,
+                         standardize=True),
+        wkd_feature_loss(fs, ft, window=1, normalize=True, standardize=True),
+        rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize('options, match', [
+    (dict(window=2), 'odd int'), (dict(window=0), 'odd int'),
+    (dict(window=3, cell_size=4), 'leave cell_size unset'),
+    (dict(window=3, covariance='full'), 'leave cell_size unset')])
+def test_window_errors(options, match):
+    fs, ft = maps((1, 3, 8, 8))
+    with pytest.raises(ValueError, match=match):
+        wkd_feature_loss(fs, ft, **options)

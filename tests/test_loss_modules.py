@@ -44,6 +44,11 @@ def test_feature_losses_from_config():
         full(a, b), wkd_feature_loss(a, b, grid=2, covariance='full'))
     with pytest.raises(ValueError, match='covariance'):
         MODELS.build(dict(type='WKDFLoss', covariance='Full'))
+    windowed = MODELS.build(dict(type='WKDFLoss', window=3, normalize=True))
+    torch.testing.assert_close(
+        windowed(a, b), wkd_feature_loss(a, b, window=3, normalize=True))
+    with pytest.raises(ValueError, match='window'):
+        MODELS.build(dict(type='WKDFLoss', window=4))
     fit = MODELS.build(dict(type='FitNetLoss', loss_weight=2.0))
     torch.testing.assert_close(fit(a, b), 2.0 * fitnet_loss(a, b))
 

@@ -25,6 +25,11 @@ student's FPN need not share with its teacher's. With ``standardize`` and
 cells (``cell_size=1``, sigma = sqrt(eps)) turn the loss into PKD's MSE: the
 Gaussian cells are its distributional, coarser-grained form.
 
+``window`` replaces the grid by a window x window neighbourhood of every
+position (stride 1, clipped at the map's border): one Gaussian per position,
+so the statistics keep the map's resolution, as PKD's per-position match
+does, while each still describes a small region (its mean and spread).
+
 The statistics are a custom autograd function that walks the maps in blocks
 of whole channels (a few MB each): the full-size intermediates (the centred
 square, the spread gradients) stay in cache, so a map is read from memory
@@ -151,6 +156,42 @@ def gaussian_grid_stats(feat: torch.Tensor, grid: int = 4,
                 torch.sqrt(var + eps).view(b, c, grid, grid))
 
 
+def gaussian_window_stats(feat: torch.Tensor, window: int,
+                          eps: float = 1e-5) -> tuple:
+    """Per-position, per-channel mean and standard deviation over the
+    ``window`` x ``window`` neighbourhood of each position (odd ``window``,
+    stride 1; at the border the window is clipped to the map), in at least
+    float32.
+
+    Args:
+        feat (Tensor): (B, C, H, W) feature map.
+        window (int): odd side of the neighbourhood.
+        eps (float): added to the variance before the square root.
+
+    Returns:
+        tuple[Tensor, Tensor]: mu and sigma, each (B, C, H, W).
+    """
+    def local_mean(x):
+        return F.avg_pool2d(x, window, stride=1, padding=window // 2,
+                            count_include_pad=False)
+
+    with torch.autocast(device_type=feat.device.type, enabled=False):
+        x = at_least_float32(feat)
+        mean = local_mean(x)
+        # a shift per plane keeps E[x^2] - E[x]^2 from cancelling
+        shift = mean.mean(dim=(2, 3), keepdim=True).detach()
+        var = local_mean((x - shift).square()) - (mean - shift).square()
+        return mean, torch.sqrt(var.clamp_min(0.0) + eps)
+
+
+def check_window(window: Optional[int]) -> None:
+    """Raise ``ValueError`` unless ``window`` is None or an odd int >= 1."""
+    if window is not None and not (isinstance(window, int) and window >= 1
+                                   and window % 2 == 1):
+        raise ValueError(f'WKD-F: window must be an odd int >= 1 or None, '
+                         f'got {window!r}')
+
+
 def check_covariance(covariance: str) -> None:
     """Raise ``ValueError`` unless ``covariance`` is a WKD-F covariance form."""
     if covariance not in COVARIANCE_FORMS:
@@ -175,19 +216,28 @@ def wkd_feature_loss(student_feat: torch.Tensor,
                      covariance: str = 'diagonal',
                      cell_size: Optional[int] = None,
                      normalize: bool = False,
-                     standardize: bool = False) -> torch.Tensor:
+                     standardize: bool = False,
+                     window: Optional[int] = None) -> torch.Tensor:
     """WKD-F loss between two (B, C, H, W) maps of the same shape, a scalar
     (see module docstring); 0 for an empty batch.
 
     ``covariance='full'`` takes C x C covariances per cell and the Bures
     term instead of ``||sigma_S - sigma_T||^2`` (see
     :mod:`.gaussian_covariance`; O(C^3) per cell, computed in float64).
+    ``window`` takes a Gaussian per position over its neighbourhood
+    (:func:`gaussian_window_stats`) in place of the grid's cells.
 
     Non-finite inputs are detected on the statistics (a NaN or inf in a map
     makes its cell's mean or variance non-finite), which costs no extra pass
     over the maps.
     """
     check_covariance(covariance)
+    check_window(window)
+    if window is not None and (covariance != 'diagonal'
+                               or cell_size is not None):
+        raise ValueError('WKD-F: window takes the place of the grid and has '
+                         'diagonal covariances; leave cell_size unset and '
+                         "covariance='diagonal'")
     if student_feat.shape != teacher_feat.shape:
         raise ValueError(f'WKD-F: student map {tuple(student_feat.shape)} and '
                          f'teacher map {tuple(teacher_feat.shape)} differ; '
@@ -200,8 +250,12 @@ def wkd_feature_loss(student_feat: torch.Tensor,
         student_feat = standardize_channels(at_least_float32(student_feat))
         teacher_feat = standardize_channels(at_least_float32(teacher_feat))
     if covariance == 'diagonal':
-        mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
-        mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)
+        if window is None:
+            mu_s, sigma_s = gaussian_grid_stats(student_feat, grid, eps)
+            mu_t, sigma_t = gaussian_grid_stats(teacher_feat, grid, eps)
+        else:
+            mu_s, sigma_s = gaussian_window_stats(student_feat, window, eps)
+            mu_t, sigma_t = gaussian_window_stats(teacher_feat, window, eps)
         check_finite('WKD-F', student_feat=mu_s + sigma_s,
                      teacher_feat=mu_t + sigma_t)
         per_cell = (gamma * (mu_s - mu_t).pow(2).sum(dim=1) +
@@ -214,7 +268,7 @@ def wkd_feature_loss(student_feat: torch.Tensor,
         per_cell = bures_wasserstein(mu_s, cov_s, mu_t, cov_t, gamma)
     loss = per_cell.mean()
     if normalize:
-        if covariance == 'diagonal':  # (B, C, G, G) statistics
+        if covariance == 'diagonal':  # (B, C, G, G) or (B, C, H, W)
             energy = gamma * mu_t.pow(2).sum(1) + sigma_t.pow(2).sum(1)
         else:  # (B, G, G, C) means, (B, G, G, C, C) covariances
             energy = gamma * mu_t.pow(2).sum(-1) + cov_t.diagonal(

@@ -5,7 +5,7 @@ import torch
 from mmdet.registry import MODELS
 from torch import nn
 
-from ..functional import check_covariance, wkd_feature_loss
+from ..functional import check_covariance, check_window, wkd_feature_loss
 
 
 @MODELS.register_module()
@@ -26,6 +26,9 @@ class WKDFLoss(nn.Module):
         standardize (bool): standardise every channel of every image over
             its positions first (as PKD), so the statistics compare where
             channels fire, not their scale.
+        window (int, optional): in place of the grid, one Gaussian per
+            position over its window x window neighbourhood (odd, stride
+            1), so the statistics keep the map's resolution.
         gamma (float): weight of the mean term.
         eps (float): added to the variance (to the covariance diagonal).
         covariance (str): 'diagonal' (per-channel std, the default) or
@@ -37,14 +40,17 @@ class WKDFLoss(nn.Module):
     def __init__(self, grid: int = 4, gamma: float = 2.0, eps: float = 1e-5,
                  covariance: str = 'diagonal', cell_size: Optional[int] = None,
                  normalize: bool = False, standardize: bool = False,
+                 window: Optional[int] = None,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         check_covariance(covariance)
+        check_window(window)
         if cell_size is not None and not cell_size >= 1:
             raise ValueError(f'WKD-F: cell_size must be >= 1, got {cell_size}')
         self.grid, self.gamma, self.eps = grid, gamma, eps
         self.covariance, self.cell_size = covariance, cell_size
         self.normalize, self.standardize = normalize, standardize
+        self.window = window
         self.loss_weight = loss_weight
 
     def forward(self, student_feat: torch.Tensor,
@@ -53,10 +59,11 @@ class WKDFLoss(nn.Module):
         return self.loss_weight * wkd_feature_loss(
             student_feat, teacher_feat, grid=self.grid, gamma=self.gamma,
             eps=self.eps, covariance=self.covariance, cell_size=self.cell_size,
-            normalize=self.normalize, standardize=self.standardize)
+            normalize=self.normalize, standardize=self.standardize,
+            window=self.window)
 
     def extra_repr(self) -> str:
         return (f'grid={self.grid}, gamma={self.gamma}, eps={self.eps}, '
                 f'covariance={self.covariance!r}, cell_size={self.cell_size}, '
                 f'normalize={self.normalize}, standardize={self.standardize}, '
-                f'loss_weight={self.loss_weight}')
+                f'window={self.window}, loss_weight={self.loss_weight}')
