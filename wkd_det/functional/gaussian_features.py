@@ -30,12 +30,13 @@ position (stride 1, clipped at the map's border): one Gaussian per position,
 so the statistics keep the map's resolution, as PKD's per-position match
 does, while each still describes a small region (its mean and spread).
 
-The statistics are a custom autograd function that walks the maps in blocks
-of whole channels (a few MB each): the full-size intermediates (the centred
-square, the spread gradients) stay in cache, so a map is read from memory
-about once per direction and its gradient written once, and nothing
+The grid statistics are a custom autograd function that walks the maps in
+blocks of whole channels (a few MB each): the full-size intermediates (the
+centred square, the spread gradients) stay in cache, so a map is read from
+memory about once per direction and its gradient written once, and nothing
 full-size is kept for the backward pass but the input itself. The maps are
-memory-bound: see tools/benchmark_losses.py.
+memory-bound: see tools/benchmark_losses.py. The window statistics are
+plain pooling ops under autograd.
 """
 from typing import Optional
 
