@@ -35,13 +35,13 @@ def _pair(family: str, neck: str = 'fpn') -> dict:
 
 # the digits pairs of the demo and the accuracy benchmark: an R50-FPN teacher
 # and an R18-FPN student of one family; the -fpn128 pairs have a 128-channel
-# FPN and heads (about half the step; Faster R-CNN's, the demo's pair, at
-# 160 px). Faster R-CNN and RetinaNet have configs for every method, the
-# other families for KD, WKD-L, WKD-F and WKD-L+F only
+# FPN and heads (about half the step; the two-stage ones, the demo's Faster
+# R-CNN among them, at 160 px). Faster R-CNN and RetinaNet have configs for
+# every method, the other families for KD, WKD-L, WKD-F and WKD-L+F only
 PAIRS = {family: _pair(family)
          for family in ('faster-rcnn', 'retinanet', 'fcos', 'cascade-rcnn')}
 PAIRS.update({f'{family}-fpn128': _pair(family, 'fpn128')
-              for family in ('faster-rcnn', 'retinanet')})
+              for family in ('faster-rcnn', 'retinanet', 'cascade-rcnn')})
 
 
 def pair_config(family: str, role: str, method: Optional[str] = None) -> str:
