@@ -3,6 +3,7 @@
 import json
 import os.path as osp
 import re
+import shutil
 import subprocess
 import sys
 
@@ -84,10 +85,13 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert 'another regime' in refused.stderr, refused.stderr[-3000:]
     assert "'student_epochs': {'recorded': 1, 'now': 2}" in refused.stderr
     # So is a finished run that is no longer the run the tool would train
-    # (here its config as if a default had changed since), by its key.
-    record = tmp_path / 'bench' / 'student_1ep' / 'seed1' / 'run.json'
+    # (here its config as if a default had changed since), by its key: the
+    # run record it carries in results.json is what is compared
+    record = tmp_path / 'bench' / 'results.json'
     kept = record.read_text()
-    record.write_text(json.dumps(dict(json.loads(kept), config_digest='old')))
+    old = json.loads(kept)
+    old['runs']['student/seed1']['run']['config_digest'] = 'old'
+    record.write_text(json.dumps(old))
     refused = subprocess.run(
         [sys.executable, osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py'),
          *args], capture_output=True, text=True, timeout=300)
@@ -129,6 +133,62 @@ def test_accuracy_benchmark_report(tiny_digits, tmp_path):
     assert runs['regime'] == dict(teacher='1 epochs', student_epochs=1)
     for run in runs['runs'].values():
         assert 0.0 <= run['metrics']['bbox_mAP'] <= 1.0
+
+
+def test_benchmark_record_outlives_the_machine(tiny_digits, tmp_path):
+    """With --record, a table survives the loss of its work dir (a new
+    machine): the finished runs come back from the record, checked by the
+    run records they carry, and the lost teacher is trained again and must
+    reproduce the recorded metrics."""
+    tool = osp.join(REPO_ROOT, 'tools', 'benchmark_accuracy.py')
+    bench, record = tmp_path / 'bench', tmp_path / 'repo' / 'record.json'
+    common = ('--data', str(tiny_digits), '--work-dir', str(bench), '--out',
+              str(tmp_path / 'results.md'), '--record', str(record),
+              '--teacher-epochs', '1', '--student-epochs', '1',
+              '--pretrain-epochs', '1', '--threads', '1', '--methods',
+              'student', 'kd')
+    run_tool(tool, *common, '--seeds', '0', timeout=900)
+    saved = json.loads(record.read_text())
+    assert saved == json.loads((bench / 'results.json').read_text())
+    assert sorted(saved['runs']) == ['kd/seed0', 'student/seed0']
+    for done in [saved['teacher'], *saved['runs'].values()]:
+        assert done['run']['options'] and done['run']['config_digest']
+    # a work dir of an older version, whose runs carry no record, is
+    # checked against its run.json files, and its runs then carry them
+    legacy = json.loads((bench / 'results.json').read_text())
+    for done in [legacy['teacher'], *legacy['runs'].values()]:
+        del done['run']
+    (bench / 'results.json').write_text(json.dumps(legacy))
+    assert '0 runs to do' in run_tool(tool, *common, '--seeds', '0').stdout
+    assert json.loads((bench / 'results.json').read_text()) == saved
+
+    # a new machine: the work dir is gone, the record is not; the table
+    # goes on (here a second seed) with the retrained teacher
+    shutil.rmtree(bench)
+    out = run_tool(tool, *common, '--seeds', '0', '1', timeout=900).stdout
+    assert f'has no results.json: starting from the record {record} ' \
+        '(2 runs, 0 curve runs)' in out, out
+    assert 'is gone: training it again' in out
+    assert '2 runs to do' in out  # student and kd, seed 1
+    again = json.loads(record.read_text())
+    assert again['teacher']['metrics'] == saved['teacher']['metrics']
+    assert osp.isfile(again['teacher']['checkpoint'])
+    for key in saved['runs']:  # the recorded runs are kept, not retrained
+        assert again['runs'][key] == saved['runs'][key]
+    assert sorted(again['runs']) == ['kd/seed0', 'kd/seed1', 'student/seed0',
+                                     'student/seed1']
+
+    # a retrained teacher that is not the recorded one stops the table
+    shutil.rmtree(bench)
+    again['teacher']['metrics']['bbox_mAP'] += 0.5
+    record.write_text(json.dumps(again))
+    refused = subprocess.run([sys.executable, tool, *common, '--seeds', '0'],
+                             capture_output=True, text=True, timeout=900)
+    assert refused.returncode != 0
+    assert 'is not the recorded one' in refused.stderr, refused.stderr[-3000:]
+    assert "'bbox_mAP': (" in refused.stderr
+    assert (bench / 'teacher_not_reproduced' / 'run.json').is_file()
+    assert not (bench / 'teacher').exists()
 
 
 def test_benchmark_resumes_only_the_same_run(tmp_path):

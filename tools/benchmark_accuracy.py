@@ -23,13 +23,21 @@ machine: one section per pair, between ``<!-- benchmark:PAIR -->``
 markers, so the rest of the file (hand-written notes) is kept. Long runs
 belong outside the work tree: data and runs default to ``~/wkd_runs/``.
 
+``--record FILE`` keeps a copy of ``results.json`` in FILE, e.g. in the
+repository, so that a table outlives its machine: a work dir without
+``results.json`` starts from the record (every finished run carries its
+run record, so it is checked without its directory), and a lost teacher
+checkpoint is trained again, from the same seed, and must reproduce the
+recorded teacher's metrics, or the tool stops (the recorded distilled runs
+learnt from that teacher).
+
 Usage:
     python tools/benchmark_accuracy.py [--pair faster-rcnn|retinanet]
         [--methods student kd ... wkd-lf] [--seeds 0 1 2]
         [--teacher-epochs 6 | --teacher-ckpt FILE] [--student-epochs 4]
         [--curve 2 3 6] [--jobs 2] [--work-dir ~/wkd_runs/benchmark_PAIR]
         [--data ~/wkd_runs/data/digits] [--pretrain-epochs N]
-        [--out docs/results.md]
+        [--out docs/results.md] [--record docs/benchmark_runs/PAIR.json]
         [--variant NAME KEY=VALUE [KEY=VALUE ...]] ...
 
 ``--variant`` (repeatable) trains the distillation methods with config
@@ -44,6 +52,7 @@ import os
 import os.path as osp
 import platform
 import re
+import shutil
 import statistics
 import sys
 import threading
@@ -240,13 +249,36 @@ def regime_of(args):
 
 
 def stale_runs(runs):
-    """The finished runs ``{key: (work_dir, record)}`` whose recorded run
-    (``run.json``) is not ``record``, the run this invocation would train
-    under that key, as ``{key: how they differ}``."""
-    recorded = {key: recorded_run(work_dir)
-                for key, (work_dir, _) in runs.items()}
-    return {key: run_difference(recorded[key], record)
-            for key, (_, record) in runs.items() if recorded[key] != record}
+    """The finished runs ``{key: (recorded, record)}`` whose recorded run
+    (:func:`saved_run`) is not ``record``, the run this invocation would
+    train under that key, as ``{key: how they differ}``."""
+    return {key: run_difference(recorded, record)
+            for key, (recorded, record) in runs.items() if recorded != record}
+
+
+def saved_run(done, work_dir):
+    """The run record of the finished run ``done`` (a ``results.json``
+    entry): the one it carries, else (runs of older versions) the
+    ``run.json`` of its ``work_dir``, which it then carries too."""
+    if done.get('run') is None:
+        done['run'] = recorded_run(work_dir)
+    return done['run']
+
+
+def teacher_difference(recorded, retrained):
+    """The metrics in which a retrained teacher's results differ from the
+    recorded teacher's, as ``{metric: (recorded, retrained)}``."""
+    old, new = recorded['metrics'], retrained['metrics']
+    return {k: (old.get(k), new.get(k)) for k in sorted(set(old) | set(new))
+            if old.get(k) != new.get(k)}
+
+
+def write_json(path, data):
+    """Write ``data`` to ``path`` as indented JSON, atomically."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path + '.tmp', 'w') as f:
+        json.dump(data, f, indent=1)
+    os.replace(path + '.tmp', path)
 
 
 def main():
@@ -273,6 +305,10 @@ def main():
                         help='default: ~/wkd_runs/benchmark_<pair>')
     parser.add_argument('--out', default=osp.join(REPO_ROOT, 'docs',
                                                   'results.md'))
+    parser.add_argument('--record', default=None,
+                        help='keep a copy of results.json here (e.g. '
+                        'docs/benchmark_runs/PAIR.json, in the repository); '
+                        'a work dir without results.json starts from it')
     parser.add_argument('--variant', nargs='+', action='append',
                         metavar=('NAME', 'KEY=VALUE'),
                         help='a named set of config overrides of the '
@@ -296,11 +332,17 @@ def main():
     work_dir = osp.abspath(osp.expanduser(args.work_dir or osp.join(
         RUNS_ROOT, f'benchmark_{args.pair}')))
     args.results = osp.join(work_dir, 'results.json')
+    args.record = args.record and osp.abspath(args.record)
     os.makedirs(work_dir, exist_ok=True)
     results = dict(teacher=None, runs={}, curve={})
-    if osp.isfile(args.results):
-        with open(args.results) as f:
+    kept = args.results if osp.isfile(args.results) else args.record
+    if kept and osp.isfile(kept):
+        with open(kept) as f:
             results.update(json.load(f))
+        if kept == args.record:
+            print(f'[benchmark] {work_dir} has no results.json: starting '
+                  f'from the record {args.record} ({len(results["runs"])} '
+                  f'runs, {len(results["curve"])} curve runs)', flush=True)
     if not osp.isfile(osp.join(args.data, 'annotations', 'val.json')):
         make_digits_coco(args.data)
 
@@ -322,9 +364,19 @@ def main():
         parser.error(f'{args.results} holds runs of another regime '
                      f'({changed}): use another --work-dir for this one')
     results['regime'] = regime
+    # a trained teacher whose checkpoint is gone (a record on a new machine)
+    # is trained again, and must be the recorded teacher
+    recorded_teacher = results['teacher']
+    lost_teacher = bool(recorded_teacher and 'epochs' in recorded_teacher
+                        and not osp.isfile(recorded_teacher['checkpoint']))
+    if lost_teacher:
+        print(f'[benchmark] the teacher checkpoint '
+              f'{recorded_teacher["checkpoint"]} is gone: training it again; '
+              'it must reproduce the recorded metrics', flush=True)
     # the teacher's backbone is needed only to train the teacher
-    train_teacher = results['teacher'] is None and not args.teacher_ckpt
-    ensure_backbones([teacher_cfg] * train_teacher + [student_cfg], args.data,
+    needs_teacher = (recorded_teacher is None and not args.teacher_ckpt
+                     or lost_teacher)
+    ensure_backbones([teacher_cfg] * needs_teacher + [student_cfg], args.data,
                      log=lambda m: print(m, flush=True),
                      epochs=args.pretrain_epochs)
     if results['teacher'] is None and args.teacher_ckpt:
@@ -358,11 +410,13 @@ def main():
             config, extra, run_dir = planned(
                 'student' if store == 'curve' else method, tag,
                 done['options'], done['epochs'], int(seed))
-            finished[f'{store}:{key}'] = (run_dir, run_record(
+            finished[f'{store}:{key}'] = (saved_run(done, run_dir), run_record(
                 config, args.data, done['epochs'], extra, int(seed)))
-    if results['teacher'] and 'epochs' in results['teacher']:
-        finished['teacher'] = (osp.join(work_dir, 'teacher'), run_record(
-            teacher_cfg, args.data, results['teacher']['epochs'], seed=0))
+    if recorded_teacher and 'epochs' in recorded_teacher:
+        finished['teacher'] = (
+            saved_run(recorded_teacher, osp.join(work_dir, 'teacher')),
+            run_record(teacher_cfg, args.data, recorded_teacher['epochs'],
+                       seed=0))
     stale = stale_runs(finished)
     if stale:
         parser.error(f'{args.results} holds finished runs that are not the '
@@ -384,8 +438,9 @@ def main():
                 results['curve_lengths'] = sorted(
                     set(saved.get('curve_lengths', []))
                     | set(results.get('curve_lengths', [])))
-            with open(args.results, 'w') as f:
-                json.dump(results, f, indent=1)
+            write_json(args.results, results)
+            if args.record:
+                write_json(args.record, results)
             if results['teacher'] is None:  # reported once it is trained
                 return
             write_report(args.out, report_section(results, args.pair, args),
@@ -402,6 +457,21 @@ def main():
         teacher = dict(epochs=args.teacher_epochs, **train_and_test(
             teacher_cfg, osp.join(work_dir, 'teacher'), args.data,
             args.teacher_epochs, seed=0, env=env))
+        if lost_teacher:
+            differs = teacher_difference(recorded_teacher, teacher)
+            if differs:
+                # moved aside, so that a rerun does not take it for the
+                # recorded teacher
+                other = osp.join(work_dir, 'teacher_not_reproduced')
+                shutil.rmtree(other, ignore_errors=True)
+                os.replace(osp.join(work_dir, 'teacher'), other)
+                raise RuntimeError(
+                    f'the retrained teacher (now in {other}) is not the '
+                    f'recorded one ({{metric: (recorded, retrained)}}: '
+                    f'{differs}): the recorded distilled runs learnt from '
+                    'another teacher; start a new table (another --work-dir '
+                    'and --record)')
+            teacher = dict(recorded_teacher, checkpoint=teacher['checkpoint'])
         with lock:
             results['teacher'] = teacher
             save()
@@ -446,7 +516,7 @@ def main():
           flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
         teacher_trained = pool.submit(
-            train_teacher if results['teacher'] is None else lambda: None)
+            train_teacher if needs_teacher else lambda: None)
         for future in [teacher_trained] + [pool.submit(run, *job)
                                            for job in todo]:
             future.result()

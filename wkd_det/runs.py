@@ -300,9 +300,10 @@ def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
     resumed from its last epoch with ``--resume`` if it is the same run
     (:func:`check_same_run`); ``train_s`` then counts the resumed part only.
 
-    Returns ``dict(train_s, s_per_iter, resumed, test_s, checkpoint,
-    metrics)``; ``s_per_iter`` is the mean iteration time the logger
-    recorded.
+    Returns ``dict(run, train_s, s_per_iter, resumed, test_s, checkpoint,
+    metrics)``; ``run`` is the run's record (:func:`run_record`, as in
+    ``work_dir/run.json``), ``s_per_iter`` the mean iteration time the
+    logger recorded.
     """
     run = run_record(config, data_root, epochs, extra_options, seed)
     resumed = osp.isfile(osp.join(work_dir, 'last_checkpoint'))
@@ -313,7 +314,7 @@ def train_and_test(config: str, work_dir: str, data_root: str, epochs: int,
     ], osp.join(work_dir, 'train.log'), env)
     checkpoint = last_checkpoint(work_dir)
     times = [r['time'] for r in read_scalars(work_dir) if 'time' in r]
-    return dict(train_s=train_s,
+    return dict(run=run, train_s=train_s,
                 s_per_iter=sum(times) / len(times) if times else None,
                 resumed=resumed, checkpoint=checkpoint,
                 **test_checkpoint(test_config or config, checkpoint, work_dir,
