@@ -189,6 +189,22 @@ def test_benchmark_record_outlives_the_machine(tiny_digits, tmp_path):
     assert "'bbox_mAP': (" in refused.stderr
     assert (bench / 'teacher_not_reproduced' / 'run.json').is_file()
     assert not (bench / 'teacher').exists()
+    # ... unless it is within --teacher-tolerance: the report then names the
+    # teacher the earlier runs learnt from, and new runs record theirs
+    out = run_tool(tool, *common, '--seeds', '0', '1', '2',
+                   '--teacher-tolerance', '1', timeout=900).stdout
+    assert '2 runs to do' in out
+    accepted = json.loads(record.read_text())
+    earlier = accepted['teacher']['earlier']
+    assert [e['metrics'] for e in earlier] == [again['teacher']['metrics']]
+    assert accepted['teacher']['metrics'] == saved['teacher']['metrics']
+    assert accepted['runs']['kd/seed2']['teacher_mAP'] \
+        == saved['teacher']['metrics']['bbox_mAP']
+    assert 'teacher_mAP' not in accepted['runs']['student/seed2']
+    report = (tmp_path / 'results.md').read_text()
+    assert 'Retrained on a new machine: the distilled runs trained before ' \
+        f'learnt from a teacher of bbox mAP {earlier[0]["metrics"]["bbox_mAP"]:.3f}' \
+        in report
 
 
 def test_benchmark_resumes_only_the_same_run(tmp_path):
