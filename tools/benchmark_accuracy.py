@@ -388,8 +388,10 @@ def main():
     # a trained teacher whose checkpoint is gone (a record on a new machine)
     # is trained again, and must be the recorded teacher
     recorded_teacher = results['teacher']
-    lost_teacher = bool(recorded_teacher and 'epochs' in recorded_teacher
-                        and not osp.isfile(recorded_teacher['checkpoint']))
+    # (a --teacher-ckpt teacher has no epochs: it was not trained here)
+    trained_teacher = bool(recorded_teacher and 'epochs' in recorded_teacher)
+    lost_teacher = (trained_teacher
+                    and not osp.isfile(recorded_teacher['checkpoint']))
     if lost_teacher:
         print(f'[benchmark] the teacher checkpoint '
               f'{recorded_teacher["checkpoint"]} is gone: training it again; '
@@ -433,7 +435,7 @@ def main():
                 done['options'], done['epochs'], int(seed))
             finished[f'{store}:{key}'] = (saved_run(done, run_dir), run_record(
                 config, args.data, done['epochs'], extra, int(seed)))
-    if recorded_teacher and 'epochs' in recorded_teacher:
+    if trained_teacher:
         finished['teacher'] = (
             saved_run(recorded_teacher, osp.join(work_dir, 'teacher')),
             run_record(teacher_cfg, args.data, recorded_teacher['epochs'],
